@@ -1,0 +1,309 @@
+"""Per-frame inputs of scene-graph recall: typed records, validation and packing into flat arrays.
+
+The metric core (:mod:`relation_metrics`) works on all frames at once. This module turns per-frame
+records into concatenated arrays with frame offsets (:class:`PackedFrames`) and rejects malformed
+inputs with :class:`~ag_detectron.errors.EvaluationInputError` (evaluation_protocol.md §1.1).
+"""
+from __future__ import annotations
+
+from typing import List, NamedTuple, Optional, Sequence
+
+import numpy as np
+
+from ag_detectron.data.datasets.ag_categories import ATTENTION, CONTACTING, SPATIAL
+from ag_detectron.errors import EvaluationInputError
+
+__all__ = [
+    "FrameGroundTruth",
+    "FramePrediction",
+    "PackedFrames",
+    "frame_ground_truth",
+    "pack_frames",
+    "PROB_SUM_TOL",
+]
+
+# |sum(attention) - 1| tolerance of the double-softmax guard (evaluation_protocol.md §1.1).
+PROB_SUM_TOL = 1e-4
+
+
+class FrameGroundTruth(NamedTuple):
+    """Ground truth of one frame in the community (STTran) triplet layout.
+
+    Attributes:
+        boxes: (N, 4) float64 XYXY absolute pixels; by convention row 0 is the person.
+        classes: (N,) int64 class ids (any index space shared with the predictions).
+        triplets: (T, 3) int64 rows ``(subject index, object index, global predicate id)`` into
+            ``boxes``; spatial triplets are stored object -> person (§1.2); duplicates are kept.
+    """
+
+    boxes: np.ndarray
+    classes: np.ndarray
+    triplets: np.ndarray
+
+
+class FramePrediction(NamedTuple):
+    """Predictions of one frame (probabilities, not logits).
+
+    Attributes:
+        boxes: (M, 4) float XYXY, same pixel frame as the ground truth.
+        classes: (M,) int class ids.
+        scores: (M,) float object scores in [0, 1] (1 for GT boxes in PredCls).
+        pair_idx: (P, 2) int ``(person index, object index)`` into ``boxes``.
+        attention: (P, 3) softmax probabilities (each row sums to 1).
+        spatial: (P, 6) sigmoid probabilities.
+        contacting: (P, 17) sigmoid probabilities.
+    """
+
+    boxes: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray
+    pair_idx: np.ndarray
+    attention: np.ndarray
+    spatial: np.ndarray
+    contacting: np.ndarray
+
+
+class PackedFrames(NamedTuple):
+    """All frames concatenated; ``*_start`` arrays are (F + 1,) offsets into the flat arrays.
+
+    Box and pair indices inside the flat arrays are GLOBAL (frame offset added).
+    ``pred_frame`` etc. are (P_total,) frame ids of each pair. ``has_pred`` is (F,) bool: False for
+    frames whose prediction was ``None`` (missing), which are scored with zero predictions.
+    """
+
+    num_frames: int
+    gt_boxes: np.ndarray  # (Nb, 4) float64
+    gt_classes: np.ndarray  # (Nb,) int64
+    gt_sub: np.ndarray  # (T,) int64 global box index
+    gt_obj: np.ndarray  # (T,) int64
+    gt_pred: np.ndarray  # (T,) int64 global predicate id
+    gt_frame: np.ndarray  # (T,) int64
+    gt_start: np.ndarray  # (F + 1,) offsets of triplets
+    box: np.ndarray  # (Mb, 4) float64 predicted boxes
+    box_cls: np.ndarray  # (Mb,) int64
+    box_score: np.ndarray  # (Mb,) float64
+    pair_sub: np.ndarray  # (P,) int64 global predicted-box index of the person
+    pair_obj: np.ndarray  # (P,) int64
+    pair_frame: np.ndarray  # (P,) int64
+    pair_start: np.ndarray  # (F + 1,)
+    rel: np.ndarray  # (P, 26) float64 [attention | spatial | contacting] probabilities
+    has_pred: np.ndarray  # (F,) bool
+
+
+def frame_ground_truth(
+    person_box: Sequence[float],
+    object_boxes: np.ndarray,
+    object_classes: Sequence[int],
+    attention: Sequence[int],
+    spatial: Sequence[Sequence[int]],
+    contacting: Sequence[Sequence[int]],
+    person_class: int = 0,
+) -> FrameGroundTruth:
+    """Build one frame's GT triplets exactly as §1.2 (spatial reversed, duplicates kept).
+
+    Args:
+        person_box: (4,) XYXY person box.
+        object_boxes: (n, 4) XYXY boxes of the visible objects.
+        object_classes: (n,) object class ids.
+        attention: (n,) LOCAL attention label of each object, in [0, 3).
+        spatial: n lists of LOCAL spatial labels in [0, 6).
+        contacting: n lists of LOCAL contacting labels in [0, 17).
+        person_class: class id of the person box.
+
+    Returns:
+        A :class:`FrameGroundTruth` with the person at box index 0 and object j at index j + 1.
+    """
+    object_boxes = np.asarray(object_boxes, dtype=np.float64).reshape(-1, 4)
+    n = object_boxes.shape[0]
+    if not (len(object_classes) == len(attention) == len(spatial) == len(contacting) == n):
+        raise EvaluationInputError(
+            f"frame_ground_truth: {n} object boxes but {len(object_classes)} classes, "
+            f"{len(attention)} attention, {len(spatial)} spatial, {len(contacting)} contacting labels"
+        )
+    rows: List[List[int]] = []
+    for j in range(n):
+        obj = j + 1
+        rows.append([0, obj, ATTENTION.start + _local(attention[j], ATTENTION.size, "attention")])
+        for s in spatial[j]:
+            rows.append([obj, 0, SPATIAL.start + _local(s, SPATIAL.size, "spatial")])
+        for t in contacting[j]:
+            rows.append([0, obj, CONTACTING.start + _local(t, CONTACTING.size, "contacting")])
+    boxes = np.concatenate([np.asarray(person_box, dtype=np.float64).reshape(1, 4), object_boxes])
+    classes = np.concatenate([[person_class], np.asarray(object_classes, dtype=np.int64)])
+    triplets = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    return FrameGroundTruth(boxes, classes.astype(np.int64), triplets)
+
+
+def _local(label: int, size: int, field: str) -> int:
+    label = int(label)
+    if not 0 <= label < size:
+        raise EvaluationInputError(f"frame_ground_truth: {field} label {label} not in [0, {size})")
+    return label
+
+
+def _check_boxes(boxes: np.ndarray, where: str) -> None:
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise EvaluationInputError(f"{where}: boxes must be (N, 4), got {boxes.shape}")
+    if not np.isfinite(boxes).all():
+        raise EvaluationInputError(f"{where}: boxes contain NaN/inf")
+    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if bad.any():
+        raise EvaluationInputError(
+            f"{where}: {int(bad.sum())} boxes with x2 < x1 or y2 < y1 (expected XYXY), "
+            f"first {boxes[bad][0].tolist()}"
+        )
+
+
+def _check_gt(gt: FrameGroundTruth, where: str) -> None:
+    _check_boxes(gt.boxes, where + " gt")
+    if gt.classes.shape != (gt.boxes.shape[0],):
+        raise EvaluationInputError(f"{where} gt: classes {gt.classes.shape} vs {len(gt.boxes)} boxes")
+    t = gt.triplets
+    if t.ndim != 2 or t.shape[1] != 3:
+        raise EvaluationInputError(f"{where} gt: triplets must be (T, 3), got {t.shape}")
+    if t.size and (t[:, :2].min() < 0 or t[:, :2].max() >= gt.boxes.shape[0]):
+        raise EvaluationInputError(f"{where} gt: triplet box index outside [0, {len(gt.boxes)})")
+    if t.size and (t[:, 2].min() < 0 or t[:, 2].max() >= CONTACTING.stop):
+        raise EvaluationInputError(f"{where} gt: predicate id outside [0, {CONTACTING.stop})")
+
+
+def _check_prob(x: np.ndarray, width: int, name: str, where: str, num_pairs: int) -> None:
+    if x.shape != (num_pairs, width):
+        raise EvaluationInputError(
+            f"{where}: {name} must be ({num_pairs}, {width}) probabilities, got {x.shape}"
+        )
+    if not np.isfinite(x).all():
+        raise EvaluationInputError(f"{where}: {name} contains NaN/inf")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise EvaluationInputError(
+            f"{where}: {name} outside [0, 1] (min {x.min():.4g}, max {x.max():.4g}); "
+            "pass probabilities, not logits"
+        )
+
+
+def _check_pred(pred: FramePrediction, where: str) -> None:
+    _check_boxes(pred.boxes, where + " pred")
+    m = pred.boxes.shape[0]
+    if pred.classes.shape != (m,) or pred.scores.shape != (m,):
+        raise EvaluationInputError(
+            f"{where} pred: classes {pred.classes.shape} / scores {pred.scores.shape} vs {m} boxes"
+        )
+    if not np.isfinite(pred.scores).all() or (m and (pred.scores.min() < 0 or pred.scores.max() > 1)):
+        raise EvaluationInputError(f"{where} pred: object scores must be finite and in [0, 1]")
+    pairs = pred.pair_idx
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise EvaluationInputError(f"{where} pred: pair_idx must be (P, 2), got {pairs.shape}")
+    if pairs.size and (pairs.min() < 0 or pairs.max() >= m):
+        raise EvaluationInputError(f"{where} pred: pair_idx points outside the {m} predicted boxes")
+    p = pairs.shape[0]
+    _check_prob(pred.attention, ATTENTION.size, "attention", where, p)
+    _check_prob(pred.spatial, SPATIAL.size, "spatial", where, p)
+    _check_prob(pred.contacting, CONTACTING.size, "contacting", where, p)
+    if p:
+        dev = np.abs(pred.attention.sum(axis=1) - 1.0).max()
+        if dev > PROB_SUM_TOL:
+            raise EvaluationInputError(
+                f"{where}: attention rows must sum to 1 (softmax probabilities); max |sum - 1| = "
+                f"{dev:.3g} > {PROB_SUM_TOL} (logits or a double softmax?)"
+            )
+
+
+def _as_gt(gt: FrameGroundTruth) -> FrameGroundTruth:
+    return FrameGroundTruth(
+        np.asarray(gt.boxes, dtype=np.float64).reshape(-1, 4),
+        np.asarray(gt.classes, dtype=np.int64).reshape(-1),
+        np.asarray(gt.triplets, dtype=np.int64).reshape(-1, 3),
+    )
+
+
+def _as_pred(pred: FramePrediction) -> FramePrediction:
+    return FramePrediction(
+        np.asarray(pred.boxes, dtype=np.float64).reshape(-1, 4),
+        np.asarray(pred.classes, dtype=np.int64).reshape(-1),
+        np.asarray(pred.scores, dtype=np.float64).reshape(-1),
+        np.asarray(pred.pair_idx, dtype=np.int64).reshape(-1, 2),
+        *(np.asarray(x, dtype=np.float64) for x in (pred.attention, pred.spatial, pred.contacting)),
+    )
+
+
+def pack_frames(
+    gts: Sequence[FrameGroundTruth],
+    preds: Sequence[Optional[FramePrediction]],
+    validate: bool = True,
+) -> PackedFrames:
+    """Validate and concatenate per-frame records (frame f = position f in both sequences).
+
+    Args:
+        gts: F ground-truth records.
+        preds: F prediction records; ``None`` marks a frame missing from the predictions (it is
+            scored with zero predictions, i.e. recall 0, and counted).
+        validate: check every field (§1.1); turn off only for inputs validated before.
+
+    Raises:
+        EvaluationInputError: on any malformed field; the message names the frame.
+    """
+    if len(gts) != len(preds):
+        raise EvaluationInputError(f"pack_frames: {len(gts)} GT frames but {len(preds)} predictions")
+    num = len(gts)
+    gts = [_as_gt(g) for g in gts]
+    empty = FramePrediction(
+        np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 2), np.int64),
+        np.zeros((0, 3)), np.zeros((0, 6)), np.zeros((0, 17)),
+    )  # fmt: skip
+    has_pred = np.array([p is not None for p in preds], dtype=bool)
+    preds = [empty if p is None else _as_pred(p) for p in preds]
+    if validate:
+        for f in range(num):
+            _check_gt(gts[f], f"frame {f}")
+            _check_pred(preds[f], f"frame {f}")
+
+    n_box = np.array([len(g.boxes) for g in gts], dtype=np.int64)
+    n_trip = np.array([len(g.triplets) for g in gts], dtype=np.int64)
+    m_box = np.array([len(p.boxes) for p in preds], dtype=np.int64)
+    n_pair = np.array([len(p.pair_idx) for p in preds], dtype=np.int64)
+    box_off = _offsets(n_box)
+    pbox_off = _offsets(m_box)
+    gt_frame = np.repeat(np.arange(num, dtype=np.int64), n_trip)
+    pair_frame = np.repeat(np.arange(num, dtype=np.int64), n_pair)
+
+    trip = _cat([g.triplets for g in gts], (0, 3), np.int64)
+    pairs = _cat([p.pair_idx for p in preds], (0, 2), np.int64)
+    rel = np.concatenate(
+        [
+            _cat([p.attention for p in preds], (0, 3), np.float64),
+            _cat([p.spatial for p in preds], (0, 6), np.float64),
+            _cat([p.contacting for p in preds], (0, 17), np.float64),
+        ],
+        axis=1,
+    )
+    return PackedFrames(
+        num_frames=num,
+        gt_boxes=_cat([g.boxes for g in gts], (0, 4), np.float64),
+        gt_classes=_cat([g.classes for g in gts], (0,), np.int64),
+        gt_sub=trip[:, 0] + box_off[gt_frame],
+        gt_obj=trip[:, 1] + box_off[gt_frame],
+        gt_pred=trip[:, 2].copy(),
+        gt_frame=gt_frame,
+        gt_start=_offsets(n_trip),
+        box=_cat([p.boxes for p in preds], (0, 4), np.float64),
+        box_cls=_cat([p.classes for p in preds], (0,), np.int64),
+        box_score=_cat([p.scores for p in preds], (0,), np.float64),
+        pair_sub=pairs[:, 0] + pbox_off[pair_frame],
+        pair_obj=pairs[:, 1] + pbox_off[pair_frame],
+        pair_frame=pair_frame,
+        pair_start=_offsets(n_pair),
+        rel=rel,
+        has_pred=has_pred,
+    )
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _cat(arrays: List[np.ndarray], empty_shape, dtype) -> np.ndarray:
+    if not arrays:
+        return np.zeros(empty_shape, dtype=dtype)
+    return np.concatenate(arrays).astype(dtype, copy=False)
