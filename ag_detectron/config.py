@@ -16,27 +16,89 @@ def add_ag_dataset_config(cfg: CN) -> None:
     """``DATASETS.AG.*``: loader-time options of the Action Genome loader (ag_format.md §7)."""
     _C = cfg
     _C.DATASETS.AG = CN()
-    # "none": the raw release (every annotated frame with a visible object or person);
-    # "sttran": the community filters (person frames, a visible object, >= 3 frames per video, and
-    # for SGCls/SGDet boxes with short edge > 16 px). Explicit keys below override the preset.
+    # Used by ag_detectron.data.datasets.load_options_from_cfg (kwargs of register_action_genome); the
+    # builtin names (ag_train, ag_test_sttran, ...) bind their own settings (datasets/builtin.py).
+    # "none": every frame key of the split (the raw release); "sttran": the community filters
+    # (REQUIRE_VISIBLE_OBJECT, FILTER_NONPERSON_FRAMES, MIN_FRAMES_PER_VIDEO = 3). The three keys
+    # below default to None = "take the preset's value"; set them to override the preset.
     _C.DATASETS.AG.FILTER_PRESET = "none"
+    # Drop frames without a visible object (STTran rule 2). None = preset ("none": False, "sttran": True).
+    _C.DATASETS.AG.REQUIRE_VISIBLE_OBJECT = None
+    # Drop frames whose person box array has 0 rows (STTran rule 3). None = preset (False / True).
+    _C.DATASETS.AG.FILTER_NONPERSON_FRAMES = None
+    # Drop videos with fewer frames left after the frame filters (STTran: 3). None = preset (0 / 3).
+    _C.DATASETS.AG.MIN_FRAMES_PER_VIDEO = None
+    # Keep only object boxes with short edge strictly > this many pixels (STTran "filtersmall": 16,
+    # for SGCls/SGDet ground truth); 0 = off. Applied before the frame filters.
+    _C.DATASETS.AG.MIN_BOX_SHORT_EDGE = 0.0
     # Drop invisible objects (no box, no relations). Always True in the community protocol.
     _C.DATASETS.AG.VISIBLE_ONLY = True
-    # Number of predicates: 26 (release) or 25 (paper; drops other_relationship).
+    # Number of predicates: 26 (release) or 25 (paper; drops other_relationship, id 18, and shifts
+    # the contacting ids above it down by one).
     _C.DATASETS.AG.NUM_PREDICATES = 26
 
 
 def add_relation_head_config(cfg: CN) -> None:
-    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (methods.md §2)."""
+    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (methods.md §2, docs/model.md)."""
     _C = cfg
     _C.MODEL.ROI_RELATION_HEAD = CN()
-    # Registered name in ROI_RELATION_HEAD_REGISTRY.
+    # Registered name in ROI_RELATION_HEAD_REGISTRY: "RelDNHead" or "FrequencyPriorHead".
     _C.MODEL.ROI_RELATION_HEAD.NAME = "RelDNHead"
-    # One of "predcls" | "sgcls" | "sgdet" (validated once, in the meta-architecture).
+    # One of "predcls" | "sgcls" | "sgdet" (validated once, in SceneGraphRCNN.from_config).
     _C.MODEL.ROI_RELATION_HEAD.MODE = "predcls"
     _C.MODEL.ROI_RELATION_HEAD.NUM_ATTENTION_CLASSES = 3
     _C.MODEL.ROI_RELATION_HEAD.NUM_SPATIAL_CLASSES = 6
     _C.MODEL.ROI_RELATION_HEAD.NUM_CONTACTING_CLASSES = 17
+    # Detector feature maps pooled for subject/object/union boxes; empty = MODEL.ROI_HEADS.IN_FEATURES.
+    _C.MODEL.ROI_RELATION_HEAD.IN_FEATURES = []
+    # RoIAlign of the S/O/union branches; 0 / "" = the detector's MODEL.ROI_BOX_HEAD value.
+    _C.MODEL.ROI_RELATION_HEAD.POOLER_RESOLUTION = 0
+    _C.MODEL.ROI_RELATION_HEAD.POOLER_SAMPLING_RATIO = 0
+    _C.MODEL.ROI_RELATION_HEAD.POOLER_TYPE = ""
+    # Freeze the detector (backbone, RPN, box head/predictor): eval mode, no grad; only the relation
+    # head trains. False: the backbone is also trained by the relation losses (no detector losses).
+    _C.MODEL.ROI_RELATION_HEAD.FREEZE_DETECTOR = True
+    # sgcls/sgdet need a trained detector in MODEL.WEIGHTS; True allows a random one (tests only).
+    _C.MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR = False
+    # When a checkpoint has detector weights but no relation-head weights, initialise the S/O/union
+    # branches from the detector's box head (roi_heads.box_head or roi_heads.res5), as RelDN does.
+    _C.MODEL.ROI_RELATION_HEAD.INIT_FROM_BOX_HEAD = True
+    # Training pairs per image at most (positives first, up to POSITIVE_FRACTION); matters in sgdet.
+    _C.MODEL.ROI_RELATION_HEAD.BATCH_SIZE_PER_IMAGE = 64
+    _C.MODEL.ROI_RELATION_HEAD.POSITIVE_FRACTION = 0.5
+    # Spatial/contacting loss: "bce" (BCE-with-logits on multi-hot targets) or "margin"
+    # (MultiLabelMarginLoss on sigmoid probabilities, STTran parity). Attention is always CE.
+    _C.MODEL.ROI_RELATION_HEAD.LOSS_TYPE = "bce"
+    # JSON file written by tools/compute_predicate_stats.py (training-split counts) that initialises
+    # the frequency table. Required by FrequencyPriorHead; RelDNHead with USE_FREQ starts from zeros
+    # (with a warning) when empty.
+    _C.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = ""
+    # The frequency table is a learnable parameter (False: a fixed buffer).
+    _C.MODEL.ROI_RELATION_HEAD.FREQ_TRAINABLE = True
+    # sgcls: index the table with the predicted class distribution (dist @ table) instead of argmax.
+    _C.MODEL.ROI_RELATION_HEAD.FREQ_SOFT = False
+    # sgdet: number of top-scoring person detections used as subjects.
+    _C.MODEL.ROI_RELATION_HEAD.NUM_PERSONS = 1
+    # sgdet training: IoU for a detection to take a GT box's class and relations.
+    _C.MODEL.ROI_RELATION_HEAD.MATCH_IOU_THRESH = 0.5
+    # sgdet training: add GT boxes (person and objects) no detection matched (STTran "SUPPLY").
+    _C.MODEL.ROI_RELATION_HEAD.SUPPLY_GT = False
+    # sgdet training: weight of loss_rel_related (BCE of the binary "related" logit on all pairs).
+    _C.MODEL.ROI_RELATION_HEAD.RELATED_LOSS_WEIGHT = 1.0
+    # Inference: multiply sigmoid(related) into every predicate probability (off = STTran protocol).
+    _C.MODEL.ROI_RELATION_HEAD.USE_RELATED_SCORE = False
+
+    _C.MODEL.ROI_RELATION_HEAD.RELDN = CN()
+    # Branches of logits_g = vis_g + sbj_g + obj_g + spt_g + freq_g (ablations switch them off).
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.USE_VISUAL = True  # vis, sbj, obj (RoI features)
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.USE_SPATIAL = True  # 28-d box-pair feature MLP
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.USE_FREQ = True  # frequency table indexed by object class
+    # Hidden width of the spatial MLP (28 -> H -> H -> logits).
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_HIDDEN_DIM = 64
+    # Graphical contrastive losses L1/L2/L3 (sgdet training only; methods.md §2.5).
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_LOSS = False
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_WEIGHTS = (1.0, 0.5, 0.1)  # lambda_1..3
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_MARGINS = (0.2, 0.2, 0.2)  # alpha_1..3
 
 
 def add_relation_eval_config(cfg: CN) -> None:

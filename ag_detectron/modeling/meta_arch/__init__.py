@@ -1,0 +1,5 @@
+"""Meta-architectures (importing registers them in Detectron2's META_ARCH_REGISTRY)."""
+
+from .scene_graph_rcnn import SceneGraphRCNN  # registration
+
+__all__ = ["SceneGraphRCNN"]

@@ -1,0 +1,101 @@
+"""``FrequencyPriorHead``: the "Freq Prior" baseline — the frequency table alone, no visual input.
+
+Per (person, object) pair the logits are the table row of the object class (soft form
+``dist @ table`` with ``FREQ_SOFT`` and class distributions, i.e. sgcls); inference applies the
+attention softmax and the spatial/contacting sigmoid. The table comes from
+``MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE`` (required), so the head is usable **without training**
+(the paper's baseline). With ``FREQ_TRAINABLE=True`` the table is a parameter trained by the
+same per-group losses as ``RelDNHead`` (positives only; no "related" logit).
+"""
+
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from detectron2.config import configurable
+from detectron2.layers import ShapeSpec
+from detectron2.structures import Instances
+from torch import nn
+
+from .build import ROI_RELATION_HEAD_REGISTRY
+from .common import (
+    gather_object_classes,
+    groups_from_config,
+    initial_frequency_table,
+    loss_type_from_config,
+    predicate_losses,
+)
+from .freq_prior import FrequencyBias
+from .inference import group_probabilities, split_relations
+from .sampling import PairTargets
+
+__all__ = ["FrequencyPriorHead"]
+
+
+@ROI_RELATION_HEAD_REGISTRY.register()
+class FrequencyPriorHead(nn.Module):
+    """Relation scores from object-class frequencies only."""
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        freq_bias: FrequencyBias,
+        group_sizes: Tuple[int, ...] = (3, 6, 17),
+        multi_label: Tuple[bool, ...] = (False, True, True),
+        loss_type: str = "bce",
+        freq_soft: bool = False,
+    ):
+        """
+        Args:
+            freq_bias: the (C, K) table, learnable or fixed.
+            group_sizes / multi_label: predicate groups (attention, spatial, contacting).
+            loss_type: "bce" or "margin" for the multi-label groups.
+            freq_soft: soft form when entities carry ``class_probs``.
+        """
+        super().__init__()
+        self.freq_bias = freq_bias
+        self.group_sizes = tuple(group_sizes)
+        self.multi_label = tuple(multi_label)
+        self.loss_type = loss_type
+        self.freq_soft = freq_soft
+
+    @classmethod
+    def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]):
+        r = cfg.MODEL.ROI_RELATION_HEAD
+        sizes, multi = groups_from_config(cfg)
+        return {
+            "freq_bias": FrequencyBias(
+                initial_frequency_table(cfg, required=True), r.FREQ_TRAINABLE
+            ),
+            "group_sizes": sizes,
+            "multi_label": multi,
+            "loss_type": loss_type_from_config(cfg),
+            "freq_soft": r.FREQ_SOFT,
+        }
+
+    def init_map(self) -> Dict[str, List[str]]:
+        """No branch is initialised from the detector."""
+        return {}
+
+    def logits(self, entities: List[Instances], pairs: List[torch.Tensor]) -> torch.Tensor:
+        """(sum P_i, K) table logits of each pair's object class (or class distribution)."""
+        if self.freq_soft and all(e.has("class_probs") for e in entities):
+            probs = torch.cat([e.class_probs[p[:, 1]] for e, p in zip(entities, pairs)], dim=0)
+            return self.freq_bias.forward_soft(probs)
+        return self.freq_bias(gather_object_classes(entities, pairs))
+
+    def forward(
+        self,
+        features: Dict[str, torch.Tensor],
+        entities: List[Instances],
+        pairs: List[torch.Tensor],
+        targets: Optional[PairTargets] = None,
+    ) -> Union[Dict[str, torch.Tensor], List[Instances]]:
+        """Same contract as ``RelDNHead.forward``; ``features`` are unused."""
+        logits = self.logits(entities, pairs)
+        if self.training:
+            if targets is None:
+                raise ValueError("FrequencyPriorHead: targets are required in training")
+            return predicate_losses(logits, targets, self.group_sizes, self.loss_type)
+        probs = group_probabilities(logits, self.group_sizes, self.multi_label)
+        return split_relations(pairs, probs, [e.image_size for e in entities])

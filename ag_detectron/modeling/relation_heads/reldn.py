@@ -1,0 +1,278 @@
+"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (methods.md §2.2).
+
+For every (person, object) pair and predicate group g ∈ {attention 3, spatial 6, contacting 17}::
+
+    logits_g = vis_g(cat(s, u, o)) + sbj_g(s) + obj_g(o) + spt_g(28-d box feature) + freq_g[c_o]
+
+``s``, ``o``, ``u`` are the subject, object and union-box features of
+:class:`~.pair_features.PairFeatureExtractor` (trainable copies of the detector's box head over
+the detector's feature maps); ``vis`` is an MLP ``3D → 3D/2 → D → K+1``, ``sbj``/``obj`` are
+linear ``D → K+1``, ``spt`` is ``28 → H → H → K+1`` (LeakyReLU 0.1 between layers, Xavier
+init, zero bias), ``freq`` is :class:`~.freq_prior.FrequencyBias` indexed by the object class
+(soft form ``dist @ table`` with ``FREQ_SOFT`` when class distributions are available). The
+extra (K+1)-th output is the binary "related" logit (sum of the non-frequency branches), trained
+in sgdet only (``loss_rel_related``) and used by the contrastive losses. ``USE_VISUAL`` /
+``USE_SPATIAL`` / ``USE_FREQ`` switch branches off for ablations.
+"""
+
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from detectron2.config import configurable
+from detectron2.layers import ShapeSpec
+from detectron2.structures import Instances
+from torch import nn
+
+from ag_detectron.errors import ConfigError
+
+from .build import ROI_RELATION_HEAD_REGISTRY
+from .common import (
+    gather_object_classes,
+    groups_from_config,
+    initial_frequency_table,
+    loss_type_from_config,
+    predicate_losses,
+    predicate_probabilities,
+)
+from .freq_prior import FrequencyBias
+from .inference import group_probabilities, split_relations
+from .losses import graphical_contrastive_losses, related_loss
+from .modes import RelationMode
+from .pair_features import PairFeatureExtractor, Res5BranchHead
+from .sampling import PairTargets
+from .spatial_features import SPATIAL_FEATURE_DIM, spatial_features
+
+__all__ = ["RelDNHead", "mlp"]
+
+logger = logging.getLogger(__name__)
+
+
+def mlp(dims: Sequence[int], negative_slope: float = 0.1) -> nn.Sequential:
+    """Linear layers ``dims[0] → … → dims[-1]`` with LeakyReLU between, Xavier init, zero bias."""
+    layers: List[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        lin = nn.Linear(a, b)
+        nn.init.xavier_uniform_(lin.weight)
+        nn.init.zeros_(lin.bias)
+        layers.append(lin)
+        if i < len(dims) - 2:
+            layers.append(nn.LeakyReLU(negative_slope))
+    return nn.Sequential(*layers)
+
+
+@ROI_RELATION_HEAD_REGISTRY.register()
+class RelDNHead(nn.Module):
+    """Visual + spatial + frequency relation predictor with per-group losses."""
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        pair_features: Optional[PairFeatureExtractor],
+        spatial_hidden_dim: Optional[int],
+        freq_bias: Optional[FrequencyBias],
+        group_sizes: Tuple[int, ...] = (3, 6, 17),
+        multi_label: Tuple[bool, ...] = (False, True, True),
+        num_object_classes: int = 36,
+        mode: RelationMode = RelationMode.PREDCLS,
+        loss_type: str = "bce",
+        related_loss_weight: float = 1.0,
+        use_related_score: bool = False,
+        freq_soft: bool = False,
+        contrastive: bool = False,
+        contrastive_weights: Sequence[float] = (1.0, 0.5, 0.1),
+        contrastive_margins: Sequence[float] = (0.2, 0.2, 0.2),
+    ):
+        """
+        Args:
+            pair_features: S/O/union feature extractor; None disables the visual branches.
+            spatial_hidden_dim: width of the spatial MLP; None disables the spatial branch.
+            freq_bias: frequency table; None disables the frequency branch.
+            group_sizes / multi_label: predicate groups (attention, spatial, contacting).
+            num_object_classes: C, including person.
+            mode: the task mode (losses on negatives only in sgdet).
+            loss_type: "bce" or "margin" for the multi-label groups.
+            related_loss_weight: weight of ``loss_rel_related`` (sgdet training).
+            use_related_score: multiply sigmoid(related) into the probabilities at inference.
+            freq_soft: use ``class_probs`` of entities with the soft frequency form when present.
+            contrastive / contrastive_weights / contrastive_margins: graphical contrastive losses
+                (sgdet training only), λ1..λ3 and α1..α3.
+        """
+        super().__init__()
+        if pair_features is None and spatial_hidden_dim is None and freq_bias is None:
+            raise ConfigError("RelDNHead: USE_VISUAL, USE_SPATIAL and USE_FREQ are all False")
+        self.group_sizes = tuple(group_sizes)
+        self.multi_label = tuple(multi_label)
+        self.num_predicates = sum(self.group_sizes)
+        out = self.num_predicates + 1  # + "related"
+        self.pair_features = pair_features
+        if pair_features is not None:
+            d = pair_features.out_dim
+            self.visual = mlp([3 * d, 3 * d // 2, d, out])
+            self.subject_logits = mlp([d, out])
+            self.object_logits = mlp([d, out])
+        self.spatial = (
+            mlp([SPATIAL_FEATURE_DIM, spatial_hidden_dim, spatial_hidden_dim, out])
+            if spatial_hidden_dim is not None
+            else None
+        )
+        self.freq_bias = freq_bias
+        self.num_object_classes = num_object_classes
+        self.mode = mode
+        self.loss_type = loss_type
+        self.related_loss_weight = related_loss_weight
+        self.use_related_score = use_related_score
+        self.freq_soft = freq_soft
+        self.contrastive = contrastive
+        self.contrastive_weights = tuple(contrastive_weights)
+        self.contrastive_margins = tuple(contrastive_margins)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]):
+        r = cfg.MODEL.ROI_RELATION_HEAD
+        sizes, multi = groups_from_config(cfg)
+        return {
+            "pair_features": (
+                PairFeatureExtractor.from_config(cfg, input_shape) if r.RELDN.USE_VISUAL else None
+            ),
+            "spatial_hidden_dim": r.RELDN.SPATIAL_HIDDEN_DIM if r.RELDN.USE_SPATIAL else None,
+            "freq_bias": (
+                FrequencyBias(initial_frequency_table(cfg, required=False), r.FREQ_TRAINABLE)
+                if r.RELDN.USE_FREQ
+                else None
+            ),
+            "group_sizes": sizes,
+            "multi_label": multi,
+            "num_object_classes": cfg.MODEL.ROI_HEADS.NUM_CLASSES,
+            "mode": RelationMode.parse(r.MODE),
+            "loss_type": loss_type_from_config(cfg),
+            "related_loss_weight": r.RELATED_LOSS_WEIGHT,
+            "use_related_score": r.USE_RELATED_SCORE,
+            "freq_soft": r.FREQ_SOFT,
+            "contrastive": r.RELDN.CONTRASTIVE_LOSS,
+            "contrastive_weights": tuple(r.RELDN.CONTRASTIVE_WEIGHTS),
+            "contrastive_margins": tuple(r.RELDN.CONTRASTIVE_MARGINS),
+        }
+
+    def init_map(self) -> Dict[str, List[str]]:
+        """``{detector prefix: [relation-head prefixes]}`` for initialising the branch heads from the
+        detector's box head (used by ``SceneGraphRCNN`` when loading a detector-only checkpoint)."""
+        if self.pair_features is None:
+            return {}
+        if isinstance(self.pair_features.subject_head, Res5BranchHead):
+            src, suffix = "roi_heads.res5.", "res5."
+        else:
+            src, suffix = "roi_heads.box_head.", ""
+        return {src: [f"pair_features.{n}_head.{suffix}" for n in ("subject", "object", "union")]}
+
+    def logits(
+        self,
+        features: Dict[str, torch.Tensor],
+        entities: List[Instances],
+        pairs: List[torch.Tensor],
+    ) -> torch.Tensor:
+        """(sum P_i, K + 1) logits: K predicates (group-major) then "related"."""
+        parts = []
+        if self.pair_features is not None:
+            s, o, u = self.pair_features(features, [e.pred_boxes for e in entities], pairs)
+            parts += [
+                self.visual(torch.cat([s, u, o], dim=1)),
+                self.subject_logits(s),
+                self.object_logits(o),
+            ]
+        if self.spatial is not None:
+            spt = torch.cat(
+                [
+                    spatial_features(
+                        e.pred_boxes.tensor[p[:, 0]], e.pred_boxes.tensor[p[:, 1]], e.image_size
+                    )
+                    for e, p in zip(entities, pairs)
+                ],
+                dim=0,
+            )
+            parts.append(self.spatial(spt))
+        if self.freq_bias is not None:
+            freq = self._frequency_logits(entities, pairs)
+            parts.append(torch.cat([freq, freq.new_zeros(len(freq), 1)], dim=1))
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+        return total
+
+    def _frequency_logits(
+        self, entities: List[Instances], pairs: List[torch.Tensor]
+    ) -> torch.Tensor:
+        if self.freq_soft and all(e.has("class_probs") for e in entities):
+            probs = torch.cat([e.class_probs[p[:, 1]] for e, p in zip(entities, pairs)], dim=0)
+            return self.freq_bias.forward_soft(probs)
+        return self.freq_bias(gather_object_classes(entities, pairs))
+
+    def forward(
+        self,
+        features: Dict[str, torch.Tensor],
+        entities: List[Instances],
+        pairs: List[torch.Tensor],
+        targets: Optional[PairTargets] = None,
+    ) -> Union[Dict[str, torch.Tensor], List[Instances]]:
+        """
+        Args:
+            features: detector feature maps by name.
+            entities: per image, ``Instances`` with ``pred_boxes`` (N_i) and ``pred_classes``.
+            pairs: per image, (P_i, 2) long indices into ``entities[i]``.
+            targets: training only, targets of the concatenated pairs.
+
+        Returns:
+            Training: loss dict. Inference: per image ``Instances(pair_idx, attention_scores,
+            spatial_scores, contacting_scores)``.
+        """
+        logits = self.logits(features, entities, pairs)
+        pred_logits, related = logits[:, :-1], logits[:, -1]
+        if self.training:
+            if targets is None:
+                raise ValueError("RelDNHead: targets are required in training")
+            return self.losses(pred_logits, related, targets, entities, pairs)
+        probs = group_probabilities(
+            pred_logits,
+            self.group_sizes,
+            self.multi_label,
+            related if self.use_related_score else None,
+        )
+        return split_relations(pairs, probs, [e.image_size for e in entities])
+
+    def losses(
+        self,
+        pred_logits: torch.Tensor,
+        related: torch.Tensor,
+        targets: PairTargets,
+        entities: List[Instances],
+        pairs: List[torch.Tensor],
+    ) -> Dict[str, torch.Tensor]:
+        """Predicate losses on positives; sgdet adds ``loss_rel_related`` and optional contrastive."""
+        losses = predicate_losses(pred_logits, targets, self.group_sizes, self.loss_type)
+        if self.mode is not RelationMode.SGDET:
+            # Keep the "related" output in the graph (zero) so every parameter receives a gradient.
+            losses["loss_rel_attention"] = losses["loss_rel_attention"] + related.sum() * 0.0
+            return losses
+        losses["loss_rel_related"] = self.related_loss_weight * related_loss(
+            related, targets.is_positive
+        )
+        if self.contrastive:
+            offsets = torch.cumsum(torch.tensor([0] + [len(e) for e in entities[:-1]]), 0).tolist()
+            global_pairs = torch.cat([p + off for p, off in zip(pairs, offsets)], dim=0)
+            classes = torch.cat([e.pred_classes for e in entities], dim=0)
+            multi_hot = torch.cat([targets.attention, targets.spatial, targets.contacting], dim=1)
+            losses.update(
+                graphical_contrastive_losses(
+                    global_pairs,
+                    classes,
+                    related,
+                    predicate_probabilities(pred_logits, self.group_sizes, self.multi_label),
+                    targets.is_positive,
+                    multi_hot,
+                    self.num_object_classes,
+                    self.contrastive_margins,
+                    self.contrastive_weights,
+                )
+            )
+        return losses
