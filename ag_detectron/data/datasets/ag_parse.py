@@ -1,0 +1,359 @@
+"""Parse the Action Genome release files into per-frame Detectron2 dataset dicts (ag_format.md §1-§5).
+
+This module reads and validates; :mod:`.action_genome` adds caching, logging and registration. Every
+malformed entry raises :class:`DatasetFormatError` naming the file, frame key, field, and what was
+expected. The only tolerated irregularity is a box that sticks out of the frame but still overlaps it
+(person boxes are detector output): it is clipped to the frame and counted (``clipped_boxes``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from detectron2.structures import BoxMode
+
+from ag_detectron.errors import DatasetFormatError
+
+from . import ag_categories as C
+from .ag_options import AGLoadOptions
+from .safe_pickle import safe_load
+
+__all__ = ["ANNOTATION_FILES", "annotation_paths", "read_ag_class_maps", "parse_action_genome"]
+
+ANNOTATION_FILES = ("person_bbox.pkl", "object_bbox_and_relationship.pkl", "frame_list.txt")
+_KEY_RE = re.compile(r"^([0-9A-Za-z]+)\.mp4/(\d+)\.png$")
+_SPLITS = ("train", "test")
+
+
+def annotation_paths(root: str) -> Dict[str, str]:
+    """Absolute paths of the release files under ``root/annotations``; raise if root or a file is missing."""
+    anno_dir = os.path.join(root, "annotations")
+    if not os.path.isdir(root):
+        raise DatasetFormatError(
+            f"Action Genome root {root!r} does not exist; expected {root}/annotations/"
+            f"{{{','.join(ANNOTATION_FILES)}}} and {root}/frames/ (see datasets/README.md)"
+        )
+    paths = {name: os.path.join(anno_dir, name) for name in ANNOTATION_FILES}
+    for name, path in paths.items():
+        if not os.path.isfile(path):
+            raise DatasetFormatError(f"{path}: missing Action Genome annotation file {name}")
+    return paths
+
+
+def _read_class_file(path: str, expected: Tuple[str, ...]) -> List[str]:
+    try:
+        tokens = C.read_class_file(path, len(expected))
+    except ValueError as e:
+        raise DatasetFormatError(str(e)) from None
+    normed = [C.normalize_name(t) for t in tokens]
+    if tuple(normed) != expected:
+        diff = [(i, a, b) for i, (a, b) in enumerate(zip(normed, expected)) if a != b][:5]
+        raise DatasetFormatError(
+            f"{path}: class list does not match ag_categories (line, file token, expected): {diff}"
+        )
+    return normed
+
+
+def read_ag_class_maps(anno_dir: str, num_predicates: int) -> Tuple[Dict[str, int], Dict[str, Optional[int]]]:
+    """Maps from every accepted spelling (pkl string or file token) to category id / global predicate id.
+
+    When ``anno_dir`` holds ``object_classes.txt`` / ``relationship_classes.txt`` they are read (trailing
+    spaces tolerated) and must normalise to the ag_categories lists; ids are positions in those files.
+    With ``num_predicates == 25`` ``other_relationship`` maps to ``None`` (dropped) and later ids shift.
+    """
+    objects = list(C.OBJECT_CLASSES)
+    predicates = list(C.PREDICATE_CLASSES)
+    obj_file = os.path.join(anno_dir, "object_classes.txt")
+    rel_file = os.path.join(anno_dir, "relationship_classes.txt")
+    if os.path.isfile(obj_file):
+        objects = _read_class_file(obj_file, C.OBJECT_CLASSES)
+    if os.path.isfile(rel_file):
+        predicates = _read_class_file(rel_file, C.PREDICATE_CLASSES)
+    obj_index = {tok: i for i, tok in enumerate(objects)}
+    pred_index: Dict[str, Optional[int]] = {}
+    other = predicates.index("otherrelationship")
+    for i, tok in enumerate(predicates):
+        if num_predicates == 25:
+            pred_index[tok] = None if i == other else (i - 1 if i > other else i)
+        else:
+            pred_index[tok] = i
+    obj_map = {name: obj_index[C.normalize_name(name)] for name in C.PKL_OBJECT_NAMES + tuple(objects)}
+    pred_map = {
+        name: pred_index[C.normalize_name(name)] for name in C.PKL_PREDICATE_NAMES + tuple(predicates)
+    }
+    obj_map.pop("person", None)  # person is never an object 'class'; its boxes come from person_bbox.pkl
+    return obj_map, pred_map
+
+
+def _read_frame_list(path: str) -> List[str]:
+    with open(path, "r", encoding="utf-8") as f:
+        keys = [line.strip() for line in f.read().splitlines()]
+    keys = [k for k in keys if k]
+    if len(set(keys)) != len(keys):
+        raise DatasetFormatError(f"{path}: frame keys repeat ({len(keys) - len(set(keys))} duplicates)")
+    return keys
+
+
+def _check_keys(paths: Dict[str, str], persons: Any, objects: Any, frame_list: List[str]) -> None:
+    p_path, o_path = paths["person_bbox.pkl"], paths["object_bbox_and_relationship.pkl"]
+    for path, obj in ((p_path, persons), (o_path, objects)):
+        if not isinstance(obj, dict):
+            raise DatasetFormatError(f"{path}: expected a dict keyed by frame key, got {type(obj).__name__}")
+    if persons.keys() != objects.keys():
+        only_p = sorted(set(persons) - set(objects))
+        only_o = sorted(set(objects) - set(persons))
+        raise DatasetFormatError(
+            f"{p_path} and {o_path}: frame key sets differ (expected set(objects) == set(persons)); "
+            f"{len(only_p)} keys only in person_bbox (e.g. {only_p[:3]}), {len(only_o)} only in "
+            f"object_bbox_and_relationship (e.g. {only_o[:3]})"
+        )
+    if len(frame_list) != len(objects) or not objects.keys() == set(frame_list):
+        missing = sorted(set(objects) - set(frame_list))[:3]
+        extra = sorted(set(frame_list) - set(objects))[:3]
+        raise DatasetFormatError(
+            f"{paths['frame_list.txt']}: expected the {len(objects)} keys of {o_path}, found "
+            f"{len(frame_list)} lines (keys missing from the list e.g. {missing}, extra e.g. {extra})"
+        )
+
+
+def _sort_keys(keys: List[str], path: str) -> List[Tuple[str, int, str]]:
+    parsed = []
+    for key in keys:
+        m = _KEY_RE.match(key)
+        if m is None:
+            raise DatasetFormatError(
+                f"{path}: frame key {key!r} is not '<VIDEO_ID>.mp4/<NNNNNN>.png' (e.g. '001YG.mp4/000089.png')"
+            )
+        parsed.append((m.group(1), int(m.group(2)), key))
+    parsed.sort()
+    return parsed
+
+
+class _FrameParser:
+    """Validates and converts one frame's person and object entries (state: maps, options, counters)."""
+
+    def __init__(self, paths: Dict[str, str], obj_map, pred_map, opts: AGLoadOptions) -> None:
+        self.p_path = paths["person_bbox.pkl"]
+        self.o_path = paths["object_bbox_and_relationship.pkl"]
+        self.obj_map, self.pred_map, self.opts = obj_map, pred_map, opts
+        self.counts = {"invisible_objects": 0, "small_boxes": 0, "clipped_boxes": 0, "dropped_predicate_labels": 0}
+
+    def _box(self, x1: float, y1: float, x2: float, y2: float, w: float, h: float, where: str) -> List[float]:
+        if not (math.isfinite(x1) and math.isfinite(y1) and math.isfinite(x2) and math.isfinite(y2)):
+            raise DatasetFormatError(f"{where}: non-finite box {[x1, y1, x2, y2]}; expected finite pixels")
+        if not (x2 > x1 and y2 > y1):
+            raise DatasetFormatError(
+                f"{where}: degenerate box (x1, y1, x2, y2) = {[x1, y1, x2, y2]}; expected x2 > x1 and y2 > y1"
+            )
+        if x1 < 0 or y1 < 0 or x2 > w or y2 > h:
+            cx1, cy1, cx2, cy2 = max(x1, 0.0), max(y1, 0.0), min(x2, w), min(y2, h)
+            if not (cx2 > cx1 and cy2 > cy1):
+                raise DatasetFormatError(
+                    f"{where}: box (x1, y1, x2, y2) = {[x1, y1, x2, y2]} lies outside the {w:g}x{h:g} frame"
+                )
+            self.counts["clipped_boxes"] += 1
+            return [cx1, cy1, cx2, cy2]
+        return [x1, y1, x2, y2]
+
+    def person(self, key: str, entry: Any) -> Tuple[Optional[List[float]], Optional[Tuple[int, int]]]:
+        """Returns the person box (xyxy, unclipped) or None, and the frame size (W, H) if recorded."""
+        if not isinstance(entry, dict) or "bbox" not in entry:
+            raise DatasetFormatError(f"{self.p_path}: frame {key!r}: expected a dict with field 'bbox'")
+        box = entry["bbox"]
+        if not isinstance(box, np.ndarray) or box.ndim != 2 or box.shape[1] != 4 or box.shape[0] > 1:
+            shape = getattr(box, "shape", type(box).__name__)
+            raise DatasetFormatError(
+                f"{self.p_path}: frame {key!r}: field 'bbox' is {shape}; expected a float array (n, 4), n in {{0, 1}}"
+            )
+        mode = entry.get("bbox_mode", "xyxy")
+        if mode != "xyxy":
+            raise DatasetFormatError(f"{self.p_path}: frame {key!r}: field 'bbox_mode' is {mode!r}; expected 'xyxy'")
+        size = entry.get("bbox_size")
+        if size is not None:
+            if len(size) != 2 or not all(float(s) > 0 for s in size):
+                raise DatasetFormatError(
+                    f"{self.p_path}: frame {key!r}: field 'bbox_size' is {size!r}; expected (W, H) > 0"
+                )
+            size = (int(size[0]), int(size[1]))
+        return (box[0].tolist() if box.shape[0] else None), size
+
+    def objects(self, key: str, entries: Any, has_person: bool, w: int, h: int):
+        """Returns (annotations of visible objects, relations, invisible category ids, split)."""
+        where = f"{self.o_path}: frame {key!r}"
+        if not isinstance(entries, list) or not entries:
+            raise DatasetFormatError(f"{where}: expected a non-empty list of object dicts, got {entries!r:.80}")
+        anns, rels, invisible, split = [], [], [], None
+        first = 1 if has_person else 0
+        subject = 0 if has_person else -1
+        for j, obj in enumerate(entries):
+            try:
+                name, visible, meta = obj["class"], obj["visible"], obj["metadata"]
+                obj_split = meta["set"]
+            except (KeyError, TypeError) as e:
+                raise DatasetFormatError(f"{where}, object {j}: missing field {e} (expected class/visible/metadata.set)")
+            if obj_split not in _SPLITS:
+                raise DatasetFormatError(f"{where}, object {j}: metadata.set is {obj_split!r}; expected 'train' or 'test'")
+            if split is None:
+                split = obj_split
+            elif split != obj_split:
+                raise DatasetFormatError(f"{where}: objects disagree on metadata.set ({split!r} vs {obj_split!r})")
+            cid = self.obj_map.get(name)
+            if cid is None:
+                raise DatasetFormatError(
+                    f"{where}, object {j}: unknown class {name!r}; expected one of the 35 AG object names"
+                )
+            if not visible:
+                self.counts["invisible_objects"] += 1
+                invisible.append(cid)
+                continue
+            box = obj.get("bbox")
+            if box is None or len(box) != 4:
+                raise DatasetFormatError(
+                    f"{where}, object {j} ({name}): visible object with bbox {box!r}; expected (x, y, w, h)"
+                )
+            x, y, bw, bh = (float(v) for v in box)
+            if self.opts.min_box_short_edge > 0 and min(bw, bh) <= self.opts.min_box_short_edge:
+                self.counts["small_boxes"] += 1
+                continue
+            xyxy = self._box(x, y, x + bw, y + bh, w, h, f"{where}, object {j} ({name}) field 'bbox' (x, y, w, h)")
+            rel = {"subject": subject, "object": first + len(anns)}
+            for field in ("attention_relationship", "spatial_relationship", "contacting_relationship"):
+                labels = obj.get(field)
+                if not isinstance(labels, (list, tuple)):
+                    raise DatasetFormatError(f"{where}, object {j} ({name}): field {field!r} is {labels!r}; expected a list")
+                ids = []
+                for label in labels:
+                    if label not in self.pred_map:
+                        raise DatasetFormatError(
+                            f"{where}, object {j} ({name}): unknown predicate {label!r} in {field!r}"
+                        )
+                    g = self.pred_map[label]
+                    if g is None:
+                        self.counts["dropped_predicate_labels"] += 1
+                    else:
+                        ids.append(g)
+                rel[field.split("_")[0]] = ids
+            if len(rel["attention"]) != 1:
+                raise DatasetFormatError(
+                    f"{where}, object {j} ({name}): attention_relationship {obj['attention_relationship']!r}; "
+                    "expected exactly one label"
+                )
+            anns.append({"bbox": xyxy, "bbox_mode": BoxMode.XYXY_ABS, "category_id": cid})
+            rels.append(rel)
+        return anns, rels, invisible, split
+
+
+def parse_action_genome(
+    root: str, split: str, opts: AGLoadOptions
+) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
+    """Read, validate and filter the release; returns (per-frame dicts sorted by video and frame, counts).
+
+    Args:
+        root: the AG root (``annotations/`` and ``frames/`` below it).
+        split: "train", "test" or "all".
+        opts: resolved loader options.
+    """
+    if split not in _SPLITS + ("all",):
+        raise DatasetFormatError(f"Action Genome split {split!r}: expected 'train', 'test' or 'all'")
+    paths = annotation_paths(root)
+    obj_map, pred_map = read_ag_class_maps(os.path.dirname(paths["frame_list.txt"]), opts.num_predicates)
+    frame_list = _read_frame_list(paths["frame_list.txt"])
+    persons = safe_load(paths["person_bbox.pkl"])
+    objects = safe_load(paths["object_bbox_and_relationship.pkl"])
+    _check_keys(paths, persons, objects, frame_list)
+    keys = _sort_keys(frame_list, paths["frame_list.txt"])
+    del frame_list
+    parser = _FrameParser(paths, obj_map, pred_map, opts)
+    frames_dir = os.path.join(root, "frames")
+    counts = {"frame_keys": len(keys), "other_split": 0, "no_visible_object": 0, "no_person": 0}
+    video_split: Dict[str, str] = {}
+    video_size: Dict[str, Tuple[int, int]] = {}
+    videos: "OrderedDict[str, List[Dict[str, Any]]]" = OrderedDict()
+    pending_size: List[Dict[str, Any]] = []
+    for vid, number, key in keys:
+        pbox, size = parser.person(key, persons.pop(key))
+        if size is not None:
+            video_size.setdefault(vid, size)
+        else:
+            size = video_size.get(vid)
+        w, h = size if size is not None else (math.inf, math.inf)
+        entries = objects.pop(key)
+        has_person = pbox is not None
+        counts_before = dict(parser.counts)
+        anns, rels, invisible, fsplit = parser.objects(key, entries, has_person, w, h)
+        prev = video_split.setdefault(vid, fsplit)
+        if prev != fsplit:
+            raise DatasetFormatError(
+                f"{parser.o_path}: frame {key!r}: metadata.set {fsplit!r} conflicts with {prev!r} of earlier "
+                f"frames of video {vid!r}; expected one split per video"
+            )
+        if split != "all" and fsplit != split:
+            counts["other_split"] += 1
+            parser.counts = counts_before  # count skips only within the requested split
+            continue
+        if has_person:
+            pbox = parser._box(*pbox, w, h, f"{parser.p_path}: frame {key!r} field 'bbox' (x1, y1, x2, y2)")
+            anns.insert(0, {"bbox": pbox, "bbox_mode": BoxMode.XYXY_ABS, "category_id": C.PERSON_CATEGORY_ID})
+        if opts.require_visible_object and not rels:
+            counts["no_visible_object"] += 1
+            continue
+        if opts.filter_nonperson_frames and not has_person:
+            counts["no_person"] += 1
+            continue
+        record = {
+            "file_name": os.path.join(frames_dir, key),
+            "image_id": key,
+            "video_id": vid,
+            "frame_number": number,
+            "height": size[1] if size is not None else None,
+            "width": size[0] if size is not None else None,
+            "annotations": anns,
+            "relations": rels,
+        }
+        if not opts.visible_only:
+            record["invisible_category_ids"] = invisible
+        if size is None:
+            pending_size.append(record)
+        videos.setdefault(vid, []).append(record)
+    _fill_sizes(pending_size, video_size)
+    counts.update(parser.counts)
+    counts["short_video_frames"] = counts["short_videos"] = 0
+    dicts: List[Dict[str, Any]] = []
+    for vid, frames in videos.items():
+        if len(frames) < opts.min_frames_per_video:
+            counts["short_videos"] += 1
+            counts["short_video_frames"] += len(frames)
+            continue
+        dicts.extend(frames)
+    counts["frames"] = len(dicts)
+    counts["videos"] = len(videos) - counts["short_videos"]
+    return dicts, counts
+
+
+def _fill_sizes(records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, int]]) -> None:
+    """Frame size for frames whose person entry lacks ``bbox_size``: another frame of the video, else the image."""
+    from PIL import Image
+
+    for rec in records:
+        size = video_size.get(rec["video_id"])
+        if size is None:
+            try:
+                with Image.open(rec["file_name"]) as im:
+                    size = im.size
+            except OSError as e:
+                raise DatasetFormatError(
+                    f"frame {rec['image_id']!r}: no 'bbox_size' in person_bbox.pkl for any frame of video "
+                    f"{rec['video_id']!r} and the image {rec['file_name']} cannot be read ({e})"
+                ) from None
+            video_size[rec["video_id"]] = size
+        rec["width"], rec["height"] = int(size[0]), int(size[1])
+        for ann in rec["annotations"]:
+            x1, y1, x2, y2 = ann["bbox"]
+            if x1 < 0 or y1 < 0 or x2 > size[0] or y2 > size[1]:
+                raise DatasetFormatError(
+                    f"frame {rec['image_id']!r}: box {ann['bbox']} lies outside the {size[0]}x{size[1]} frame"
+                )

@@ -1,0 +1,1 @@
+"""Utilities: drawing scene graphs (visualization) and tiny release-format fixtures for tests."""
