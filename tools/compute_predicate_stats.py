@@ -6,10 +6,12 @@ have an object of class ``o`` (``n(o)``) and how many of those carry predicate `
 (``n(o, r)``); relations without a person subject are skipped and counted. Format and table
 formula: ``ag_detectron/modeling/relation_heads/freq_prior.py``.
 
-    python tools/compute_predicate_stats.py --dataset ag_train --output datasets/ag_predicate_stats.json
+    python tools/compute_predicate_stats.py --dataset ag_train \
+        --output datasets/ag_predicate_stats.json
 
 Only training splits should be counted (the table initialises a model).
 """
+
 import argparse
 import logging
 import os

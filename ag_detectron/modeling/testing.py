@@ -1,7 +1,7 @@
 """Tiny, randomly initialised scene-graph configs and hand-made mapper outputs for tests and smoke
 runs (CPU, seconds). Not used by the models themselves."""
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from detectron2.config import CfgNode, get_cfg

@@ -1,4 +1,3 @@
-import itertools
 import unittest
 
 import numpy as np
@@ -59,7 +58,9 @@ class TestPredicateLosses(unittest.TestCase):
             neg = [i for i in range(4) if trow[i] == 0]
             per_sample.append(sum(max(0.0, 1 - (row[j] - row[i])) for j in pos for i in neg) / 4)
         expected = float(np.mean(per_sample))
-        self.assertAlmostEqual(float(multilabel_loss(logits, targets, "margin")), expected, places=5)
+        self.assertAlmostEqual(
+            float(multilabel_loss(logits, targets, "margin")), expected, places=5
+        )
 
     def test_unknown_loss_type(self):
         with self.assertRaises(ValueError):
@@ -74,7 +75,9 @@ class TestPredicateLosses(unittest.TestCase):
         x = torch.tensor([1.0, -2.0])
         p = _sigmoid(x.numpy())
         expected = -(np.log(p[0]) + np.log(1 - p[1])) / 2
-        self.assertAlmostEqual(float(related_loss(x, torch.tensor([True, False]))), expected, places=5)
+        self.assertAlmostEqual(
+            float(related_loss(x, torch.tensor([True, False]))), expected, places=5
+        )
 
 
 def _loop_hinge(pos, neg, margin):
@@ -88,13 +91,20 @@ def _loop_hinge(pos, neg, margin):
 class TestContrastive(unittest.TestCase):
     def test_hinge_by_hand(self):
         loss = contrastive_hinge(
-            torch.tensor([0.9, 0.6]), torch.tensor([0, 0]), torch.tensor([0.5, 0.7]), torch.tensor([0, 1]), 2, 0.2
+            torch.tensor([0.9, 0.6]),
+            torch.tensor([0, 0]),
+            torch.tensor([0.5, 0.7]),
+            torch.tensor([0, 1]),
+            2,
+            0.2,
         )
         self.assertAlmostEqual(float(loss), 0.1, places=6)
 
     def test_hinge_no_valid_key(self):
         pos = torch.tensor([0.9], requires_grad=True)
-        loss = contrastive_hinge(pos, torch.tensor([0]), torch.tensor([0.1]), torch.tensor([1]), 2, 0.2)
+        loss = contrastive_hinge(
+            pos, torch.tensor([0]), torch.tensor([0.1]), torch.tensor([1]), 2, 0.2
+        )
         self.assertEqual(float(loss), 0.0)
         loss.backward()
 
@@ -102,7 +112,9 @@ class TestContrastive(unittest.TestCase):
         g = torch.Generator().manual_seed(3)
         # Two images: entities 0..4 (persons 0, 1) and 5..8 (person 5).
         classes = torch.tensor([0, 0, 3, 3, 7, 0, 3, 7, 7])
-        pairs = torch.tensor([[0, 2], [0, 3], [0, 4], [1, 2], [1, 3], [1, 4], [5, 6], [5, 7], [5, 8]])
+        pairs = torch.tensor(
+            [[0, 2], [0, 3], [0, 4], [1, 2], [1, 3], [1, 4], [5, 6], [5, 7], [5, 8]]
+        )
         related = torch.randn(len(pairs), generator=g, requires_grad=True)
         probs = torch.rand(len(pairs), 5, generator=g)
         is_pos = torch.tensor([True, False, True, False, True, False, True, True, False])

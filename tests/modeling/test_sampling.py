@@ -26,16 +26,31 @@ class TestPairs(unittest.TestCase):
         self.assertEqual(pairs.tolist(), [[0, 1], [2, 1]])
 
     def test_no_person_or_no_object(self):
-        self.assertEqual(person_object_pairs(torch.zeros(3, dtype=torch.bool), torch.ones(3, dtype=torch.bool)).shape, (0, 2))
-        self.assertEqual(person_object_pairs(torch.tensor([True]), torch.tensor([False])).shape, (0, 2))
-        self.assertEqual(person_object_pairs(torch.zeros(0, dtype=torch.bool), torch.zeros(0, dtype=torch.bool)).shape, (0, 2))
+        self.assertEqual(
+            person_object_pairs(
+                torch.zeros(3, dtype=torch.bool), torch.ones(3, dtype=torch.bool)
+            ).shape,
+            (0, 2),
+        )
+        self.assertEqual(
+            person_object_pairs(torch.tensor([True]), torch.tensor([False])).shape, (0, 2)
+        )
+        self.assertEqual(
+            person_object_pairs(
+                torch.zeros(0, dtype=torch.bool), torch.zeros(0, dtype=torch.bool)
+            ).shape,
+            (0, 2),
+        )
 
     def test_select_sgdet_entities(self):
         classes = torch.tensor([3, 0, 0, 5, 0])
         scores = torch.tensor([0.9, 0.5, 0.8, 0.4, 0.7])
         self.assertEqual(select_sgdet_entities(classes, scores, 0, 1).tolist(), [2, 0, 3])
         self.assertEqual(select_sgdet_entities(classes, scores, 0, 2).tolist(), [2, 4, 0, 3])
-        self.assertEqual(select_sgdet_entities(torch.tensor([3, 4]), torch.tensor([0.1, 0.2]), 0, 1).tolist(), [0, 1])
+        self.assertEqual(
+            select_sgdet_entities(torch.tensor([3, 4]), torch.tensor([0.1, 0.2]), 0, 1).tolist(),
+            [0, 1],
+        )
 
 
 class TestMatching(unittest.TestCase):
@@ -58,7 +73,12 @@ class TestMatching(unittest.TestCase):
 
     def test_empty(self):
         gidx = match_entities_to_gt(
-            Boxes(torch.zeros(2, 4)), torch.tensor([True, False]), Boxes(torch.zeros(0, 4)), torch.zeros(0, dtype=torch.long), 0, 0.5
+            Boxes(torch.zeros(2, 4)),
+            torch.tensor([True, False]),
+            Boxes(torch.zeros(0, 4)),
+            torch.zeros(0, dtype=torch.long),
+            0,
+            0.5,
         )
         self.assertEqual(gidx.tolist(), [-1, -1])
 
@@ -95,14 +115,27 @@ class TestTargets(unittest.TestCase):
 
     def test_no_relations(self):
         t = pair_targets(
-            torch.tensor([[0, 1]]), torch.tensor([0, 1]), 2, torch.zeros(0, 2, dtype=torch.long),
-            torch.zeros(0, 3), torch.zeros(0, 6), torch.zeros(0, 17),
+            torch.tensor([[0, 1]]),
+            torch.tensor([0, 1]),
+            2,
+            torch.zeros(0, 2, dtype=torch.long),
+            torch.zeros(0, 3),
+            torch.zeros(0, 6),
+            torch.zeros(0, 17),
         )
         self.assertEqual(t.is_positive.tolist(), [False])
         self.assertEqual(t.contacting.shape, (1, 17))
 
     def test_cat_and_index(self):
-        t = pair_targets(torch.tensor([[0, 1], [0, 2]]), torch.arange(3), 3, self.gt_pair_idx, self.att, self.spa, self.con)
+        t = pair_targets(
+            torch.tensor([[0, 1], [0, 2]]),
+            torch.arange(3),
+            3,
+            self.gt_pair_idx,
+            self.att,
+            self.spa,
+            self.con,
+        )
         both = cat_pair_targets([t, t])
         self.assertEqual(both.attention.shape, (4, 3))
         self.assertEqual(both.index(torch.tensor([3])).attention.tolist(), [[0, 1, 0]])

@@ -1,4 +1,5 @@
 """End-to-end tests of SceneGraphRCNN on a tiny random ResNet-18 detector (CPU)."""
+
 import os
 import tempfile
 import unittest
@@ -87,7 +88,9 @@ class TestPredCls(unittest.TestCase):
         inst, rel = out["instances"], out["relations"]
         self.assertEqual(set(inst.get_fields()), {"pred_boxes", "pred_classes", "scores"})
         self.assertEqual(inst.image_size, (128, 192))
-        self.assertTrue(torch.allclose(inst.pred_boxes.tensor, frame["instances"].gt_boxes.tensor * 2))
+        self.assertTrue(
+            torch.allclose(inst.pred_boxes.tensor, frame["instances"].gt_boxes.tensor * 2)
+        )
         self.assertEqual(inst.pred_classes.tolist(), [0, 5, 12])
         self.assertEqual(inst.scores.tolist(), [1.0, 1.0, 1.0])
         self.assertEqual(
@@ -145,10 +148,40 @@ class TestPredCls(unittest.TestCase):
         self.assertLess(float(total), 0.5 * first)
 
 
+class TestTrainingOptions(unittest.TestCase):
+    def test_unfrozen_backbone_gets_gradients(self):
+        cfg = tiny_scene_graph_cfg("predcls")
+        cfg.MODEL.ROI_RELATION_HEAD.FREEZE_DETECTOR = False
+        model = _build(cfg)
+        losses = _train_step(model, [default_frame(0)])
+        self.assertTrue(model.backbone.training)
+        self.assertFalse(model.roi_heads.training)
+        sum(losses.values()).backward()
+        grads = [p.grad for p in model.backbone.parameters() if p.grad is not None]
+        self.assertTrue(grads and any(float(g.abs().sum()) > 0 for g in grads))
+        self.assertTrue(all(p.grad is None for p in model.roi_heads.parameters()))
+
+    def test_ablation_without_visual_branch(self):
+        cfg = tiny_scene_graph_cfg("predcls")
+        cfg.MODEL.ROI_RELATION_HEAD.RELDN.USE_VISUAL = False
+        cfg.MODEL.ROI_RELATION_HEAD.LOSS_TYPE = "margin"
+        model = _build(cfg)
+        self.assertIsNone(model.relation_head.pair_features)
+        losses = _train_step(model, [default_frame(0)])
+        self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
+        sum(losses.values()).backward()
+        names = {n.split(".")[1] for n, p in model.named_parameters() if p.grad is not None}
+        self.assertEqual(names, {"spatial", "freq_bias"})
+
+
 class TestInitFromDetector(unittest.TestCase):
     def test_box_head_copied_only_without_head_weights(self):
         model = _build(tiny_scene_graph_cfg("predcls"))
-        sd = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("relation_head.")}
+        sd = {
+            k: v.clone()
+            for k, v in model.state_dict().items()
+            if not k.startswith("relation_head.")
+        }
         sd["roi_heads.box_head.fc1.weight"].fill_(0.25)
         model.load_state_dict(sd, strict=False)
         for branch in ("subject", "object", "union"):
@@ -157,7 +190,9 @@ class TestInitFromDetector(unittest.TestCase):
         full = {k: v.clone() for k, v in model.state_dict().items()}
         full["relation_head.pair_features.subject_head.fc1.weight"].fill_(-1.0)
         model.load_state_dict(full)
-        self.assertTrue(torch.all(model.relation_head.pair_features.subject_head.fc1.weight == -1.0))
+        self.assertTrue(
+            torch.all(model.relation_head.pair_features.subject_head.fc1.weight == -1.0)
+        )
 
 
 class TestSGCls(unittest.TestCase):
@@ -165,7 +200,8 @@ class TestSGCls(unittest.TestCase):
         cfg = tiny_scene_graph_cfg("sgcls")
         cfg.MODEL.ROI_RELATION_HEAD.FREQ_SOFT = True
         model = _build(cfg)
-        losses = _train_step(model, [default_frame(0), default_frame(1)])
+        empty = make_relation_input([], [])
+        losses = _train_step(model, [default_frame(0), empty, default_frame(1)])
         self.assertEqual(set(losses), PREDICATE_KEYS)
         self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
         sum(losses.values()).backward()
@@ -204,9 +240,11 @@ class TestSGDet(unittest.TestCase):
         model = _build(cfg)
         _bias_detector(model, 3.0)
         losses = _train_step(model, [default_frame(0), default_frame(1)])
-        expected = PREDICATE_KEYS | {"loss_rel_related"} | {
-            f"loss_rel_contrastive_{n}" for n in ("entity", "class", "predicate")
-        }
+        expected = (
+            PREDICATE_KEYS
+            | {"loss_rel_related"}
+            | {f"loss_rel_contrastive_{n}" for n in ("entity", "class", "predicate")}
+        )
         self.assertEqual(set(losses), expected)
         self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
         self.assertGreater(float(losses["loss_rel_related"]), 0.0)
@@ -285,10 +323,26 @@ class TestFrequencyPriorHead(unittest.TestCase):
                 compute_predicate_counts(
                     [
                         {
-                            "annotations": [{"category_id": 0}, {"category_id": 5}, {"category_id": 12}],
+                            "annotations": [
+                                {"category_id": 0},
+                                {"category_id": 5},
+                                {"category_id": 12},
+                            ],
                             "relations": [
-                                {"subject": 0, "object": 1, "attention": [0], "spatial": [3], "contacting": [14]},
-                                {"subject": 0, "object": 2, "attention": [1], "spatial": [6], "contacting": [17]},
+                                {
+                                    "subject": 0,
+                                    "object": 1,
+                                    "attention": [0],
+                                    "spatial": [3],
+                                    "contacting": [14],
+                                },
+                                {
+                                    "subject": 0,
+                                    "object": 2,
+                                    "attention": [1],
+                                    "spatial": [6],
+                                    "contacting": [17],
+                                },
                             ],
                         }
                     ],

@@ -49,7 +49,6 @@ from ag_detectron.errors import ConfigError
 from ..relation_heads.build import build_relation_head
 from ..relation_heads.modes import RelationMode
 from ..relation_heads.sampling import (
-    PairTargets,
     cat_pair_targets,
     match_entities_to_gt,
     pair_targets,
@@ -121,7 +120,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
         mode = RelationMode.parse(r.MODE)
         if mode.needs_trained_detector and not cfg.MODEL.WEIGHTS and not r.ALLOW_RANDOM_DETECTOR:
             raise ConfigError(
-                f"MODEL.ROI_RELATION_HEAD.MODE={mode.value!r} needs a trained detector in MODEL.WEIGHTS "
+                f"MODEL.ROI_RELATION_HEAD.MODE={mode.value!r} needs a trained detector in "
+                "MODEL.WEIGHTS "
                 "(train the Faster R-CNN config first); set MODEL.ROI_RELATION_HEAD."
                 "ALLOW_RANDOM_DETECTOR=True to allow a random detector (tests only)"
             )
@@ -179,13 +179,14 @@ class SceneGraphRCNN(GeneralizedRCNN):
 
     # ---------------------------------------------------------------- forward
     def forward(self, batched_inputs: List[Dict]):
-        """Training: ``Dict[str, Tensor]`` of ``loss_rel_*``; eval: ``inference(batched_inputs)``."""
+        """Training: ``Dict[str, Tensor]`` of ``loss_rel_*``; eval: :meth:`inference`."""
         if not self.training:
             return self.inference(batched_inputs)
         for field in ("instances", "relations"):
             if any(field not in x for x in batched_inputs):
                 raise ValueError(
-                    f"SceneGraphRCNN training needs {field!r} in every input (RelationDatasetMapper "
+                    f"SceneGraphRCNN training needs {field!r} in every input "
+                    "(RelationDatasetMapper "
                     "output, design.md); the dataset must carry relation annotations"
                 )
         images = self.preprocess_image(batched_inputs)
@@ -328,7 +329,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
         return entities, gt_index
 
     def _match_sgdet(self, ent: Instances, gt: Instances) -> Tuple[Instances, torch.Tensor]:
-        """Match detections to GT (class of a matched detection := GT class); SUPPLY_GT adds the rest."""
+        """Match detections to GT (a matched detection takes the GT class); SUPPLY_GT adds
+        the unmatched GT boxes."""
         gidx = match_entities_to_gt(
             ent.pred_boxes,
             ent.is_subject,

@@ -34,6 +34,7 @@ def build_relation_head(cfg, input_shape: Dict[str, ShapeSpec]) -> nn.Module:
     if name not in ROI_RELATION_HEAD_REGISTRY:
         known = sorted(k for k, _ in ROI_RELATION_HEAD_REGISTRY)
         raise ConfigError(
-            f"MODEL.ROI_RELATION_HEAD.NAME={name!r} is not a registered relation head; known: {known}"
+            f"MODEL.ROI_RELATION_HEAD.NAME={name!r} is not a registered relation head; "
+            f"known: {known}"
         )
     return ROI_RELATION_HEAD_REGISTRY.get(name)(cfg, input_shape)

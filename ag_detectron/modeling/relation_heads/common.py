@@ -20,7 +20,7 @@ GROUP_NAMES = ("attention", "spatial", "contacting")
 
 
 def groups_from_config(cfg) -> Tuple[Tuple[int, ...], Tuple[bool, ...]]:
-    """Group sizes (A, S, C) from ``NUM_*_CLASSES`` and their multi-label flags (False, True, True)."""
+    """Group sizes (A, S, C) from ``NUM_*_CLASSES`` and multi-label flags (False, True, True)."""
     r = cfg.MODEL.ROI_RELATION_HEAD
     sizes = (r.NUM_ATTENTION_CLASSES, r.NUM_SPATIAL_CLASSES, r.NUM_CONTACTING_CLASSES)
     if min(sizes) <= 0:
@@ -38,14 +38,15 @@ def loss_type_from_config(cfg) -> str:
 
 
 def initial_frequency_table(cfg, required: bool) -> Optional[torch.Tensor]:
-    """The (C, P) table from ``FREQ_BIAS_FILE``; zeros (with a warning) or ConfigError when unset."""
+    """The (C, P) table from ``FREQ_BIAS_FILE``; zeros (warning) or ConfigError when unset."""
     path = cfg.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE
     sizes, multi = groups_from_config(cfg)
     num_classes = cfg.MODEL.ROI_HEADS.NUM_CLASSES
     if not path:
         if required:
             raise ConfigError(
-                "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE is empty; the frequency prior needs the stats "
+                "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE is empty; the frequency prior needs the "
+                "stats "
                 "file written by tools/compute_predicate_stats.py"
             )
         logger.warning(

@@ -176,7 +176,8 @@ def load_predicate_counts(
     expected = (num_object_classes, sum(group_sizes))
     if pair_counts.shape != expected[:1] or predicate_counts.shape != expected:
         raise ConfigError(
-            f"{path}: 'pair_counts' {pair_counts.shape} / 'predicate_counts' {predicate_counts.shape}, "
+            f"{path}: 'pair_counts' {pair_counts.shape} / 'predicate_counts' "
+            f"{predicate_counts.shape}, "
             f"expected ({expected[0]},) / {expected} (MODEL.ROI_HEADS.NUM_CLASSES and the "
             "NUM_*_CLASSES keys)"
         )

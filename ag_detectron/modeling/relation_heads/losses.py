@@ -44,7 +44,7 @@ def _zero(x: torch.Tensor) -> torch.Tensor:
 
 
 def attention_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of (P, A) logits against (P, A) one-hot targets; rows without a label skipped."""
+    """Cross-entropy of (P, A) logits against (P, A) one-hot targets; unlabelled rows skipped."""
     has_label = targets.sum(dim=1) > 0
     if not bool(has_label.any()):
         return _zero(logits)
@@ -52,7 +52,7 @@ def attention_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def multilabel_margin_targets(multi_hot: torch.Tensor) -> torch.Tensor:
-    """(P, C) multi-hot → (P, C) long class indices, ascending, padded with −1 (MultiLabelMarginLoss)."""
+    """(P, C) multi-hot → (P, C) long class indices, ascending, −1 padded (MultiLabelMarginLoss)."""
     num_classes = multi_hot.shape[1]
     idx = torch.arange(num_classes, device=multi_hot.device).expand_as(multi_hot)
     idx = torch.where(multi_hot > 0, idx, torch.full_like(idx, num_classes))

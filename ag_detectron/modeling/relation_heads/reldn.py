@@ -156,7 +156,7 @@ class RelDNHead(nn.Module):
         }
 
     def init_map(self) -> Dict[str, List[str]]:
-        """``{detector prefix: [relation-head prefixes]}`` for initialising the branch heads from the
+        """``{detector prefix: [relation-head prefixes]}``: initialise the branch heads from the
         detector's box head (used by ``SceneGraphRCNN`` when loading a detector-only checkpoint)."""
         if self.pair_features is None:
             return {}
@@ -248,7 +248,7 @@ class RelDNHead(nn.Module):
         entities: List[Instances],
         pairs: List[torch.Tensor],
     ) -> Dict[str, torch.Tensor]:
-        """Predicate losses on positives; sgdet adds ``loss_rel_related`` and optional contrastive."""
+        """Predicate losses on positives; sgdet adds ``loss_rel_related`` (+ contrastive)."""
         losses = predicate_losses(pred_logits, targets, self.group_sizes, self.loss_type)
         if self.mode is not RelationMode.SGDET:
             # Keep the "related" output in the graph (zero) so every parameter receives a gradient.

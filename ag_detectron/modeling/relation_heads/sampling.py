@@ -65,7 +65,7 @@ def person_object_pairs(is_subject: torch.Tensor, is_object: torch.Tensor) -> to
         is_object: (N,) bool, entities used as objects.
 
     Returns:
-        (P, 2) long, P = |subjects| · |objects| minus self-pairs; (0, 2) without a subject or object.
+        (P, 2) long, P = |subjects| · |objects| minus self-pairs; (0, 2) without subject/object.
     """
     subj = torch.nonzero(is_subject, as_tuple=False).flatten()
     obj = torch.nonzero(is_object, as_tuple=False).flatten()

@@ -47,7 +47,7 @@ def _centre_size(boxes: torch.Tensor, min_size: float) -> Tuple[torch.Tensor, ..
 
 
 def box_delta(boxes1: torch.Tensor, boxes2: torch.Tensor, min_size: float = 1.0) -> torch.Tensor:
-    """``Δ(b1→b2)``: (P, 4) = (dx / w1, dy / h1, log(w2 / w1), log(h2 / h1)) for (P, 4) XYXY inputs."""
+    """``Δ(b1→b2)``: (P, 4) = (dx / w1, dy / h1, log(w2 / w1), log(h2 / h1)), (P, 4) XYXY inputs."""
     cx1, cy1, w1, h1 = _centre_size(boxes1, min_size)
     cx2, cy2, w2, h2 = _centre_size(boxes2, min_size)
     return torch.stack(
