@@ -1,12 +1,12 @@
 """Scene-graph predictions emitted under each constraint, for all frames at once (vectorised).
 
-Implements evaluation_protocol.md §1.3–§1.4 and §3.2 on :class:`PackedFrames`. Every emitted
-prediction carries a unique, frame-major ``key`` equal to its emission order (STTran row ``r`` and
-predicate ``k`` as ``26 * r + k`` plus a frame offset); the ranking breaks exact score ties by it.
+Implements evaluation_protocol.md §1.3–§1.4 and §3.2 on :class:`PackedFrames`. Each emitted
+prediction is a cell of STTran's row matrix; its emission order (``26 * r + k`` plus a frame offset,
+:meth:`Emitted.keys`) breaks exact score ties. Keys are computed only where ties need them.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Tuple
 
 import numpy as np
 
@@ -28,38 +28,55 @@ _ROWS_FOR_ZEROS = 12  # every STTran row has >= 9 structural zeros: 12 rows hold
 
 
 class Emitted(NamedTuple):
-    """Flat predictions of all frames (E entries), in frame-major emission order.
+    """Flat predictions of all frames (E entries), grouped by frame.
+
+    A prediction is a cell ``(r, k)`` of the STTran row matrix, with row r = block * P_f + local
+    pair index (block 0 attention, 1 spatial on (object, person), 2 contacting; §1.3).
 
     Attributes:
-        frame: (E,) int64 frame id.
-        sub, obj: (E,) int64 global predicted-box indices of subject / object.
-        predicate: (E,) int64 global predicate id.
+        frame: (E,) int64 frame id (non-decreasing).
+        pair: (E,) int64 global pair index.
+        block: (E,) int64 row block in {0, 1, 2}.
+        predicate: (E,) int64 global predicate id k.
         score: (E,) float64 triplet score ``sigma(sub) * sigma(obj) * R[r, k]``.
-        key: (E,) int64 unique emission order (ties in ``score`` keep this order).
     """
 
     frame: np.ndarray
-    sub: np.ndarray
-    obj: np.ndarray
+    pair: np.ndarray
+    block: np.ndarray
     predicate: np.ndarray
     score: np.ndarray
-    key: np.ndarray
+
+    def subject_object(self, pk: PackedFrames, idx: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Global predicted-box indices of subject and object of entries ``idx``."""
+        pair = self.pair[idx]
+        h, o = pk.pair_sub[pair], pk.pair_obj[pair]
+        rev = self.block[idx] == 1
+        return np.where(rev, o, h), np.where(rev, h, o)
+
+    def keys(self, pk: PackedFrames, idx: np.ndarray) -> np.ndarray:
+        """Emission keys ``26 * r + k`` plus a frame offset of entries ``idx`` (unique; tie order)."""
+        pair = self.pair[idx]
+        f = pk.pair_frame[pair]
+        start = pk.pair_start[f]
+        count = pk.pair_start[f + 1] - start
+        row = 3 * start + self.block[idx] * count + (pair - start)
+        return row * NUM_ALL_PREDICATES + self.predicate[idx]
 
 
-def _row_base(pk: PackedFrames) -> tuple:
-    """(P,) first-row key of each pair's frame (3 * pair_start[f]), local pair index, P_f."""
-    f = pk.pair_frame
-    start = pk.pair_start[f]
-    count = (pk.pair_start[1:] - pk.pair_start[:-1])[f]
-    local = np.arange(len(f), dtype=np.int64) - start
-    return 3 * start, local, count
+def _empty() -> Emitted:
+    z = np.zeros(0, dtype=np.int64)
+    return Emitted(z, z, z, z, np.zeros(0))
 
 
-def _group_argmax(block: np.ndarray, offset: int) -> tuple:
+def _group_argmax(block: np.ndarray, offset: int) -> Tuple[np.ndarray, np.ndarray]:
     """argmax over one group's columns of an otherwise-zero row; all-zero rows give (0, 0.0)."""
-    best = block.max(axis=1) if block.shape[1] else np.zeros(len(block))
-    k = np.where(best > 0, offset + block.argmax(axis=1), 0)
-    return k.astype(np.int64), best
+    if len(block) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    arg = block.argmax(axis=1)
+    best = np.take_along_axis(block, arg[:, None], axis=1)[:, 0]
+    k = np.where(best > 0, offset + arg, 0)
+    return k.astype(np.int64), np.maximum(best, 0.0)
 
 
 def _groups(pk: PackedFrames, num_predicates: int) -> tuple:
@@ -80,68 +97,45 @@ def _pair_scores(pk: PackedFrames) -> np.ndarray:
     return pk.box_score[pk.pair_sub] * pk.box_score[pk.pair_obj]
 
 
-def _concat(parts) -> Emitted:
-    parts = [p for p in parts if len(p.frame)]
-    if not parts:
-        z = np.zeros(0, dtype=np.int64)
-        return Emitted(z, z, z, z, np.zeros(0), z)
-    out = Emitted(*(np.concatenate(x) for x in zip(*parts)))
-    order = np.argsort(out.key, kind="stable")
-    return Emitted(*(x[order] for x in out))
-
-
-def _rows(pk, block_id, k, pscore, sel=None) -> Emitted:
-    """Emit one prediction per selected row of block ``block_id`` (0 att, 1 spatial, 2 contacting)."""
-    base, local, count = _row_base(pk)
-    sub, obj = pk.pair_sub, pk.pair_obj
-    if block_id == 1:  # spatial rows are on (object, person) (§1.3)
-        sub, obj = obj, sub
-    key = (base + block_id * count + local) * NUM_ALL_PREDICATES + k
-    score = _pair_scores(pk) * pscore
-    arrays = (pk.pair_frame, sub, obj, k, score, key)
-    if sel is not None:
-        arrays = tuple(a[sel] for a in arrays)
-    return Emitted(*arrays)
-
-
-def _cells(pk, block_id, col_offset, mask) -> Emitted:
-    """Emit every True cell of ``mask`` (P, width) of block ``block_id`` (ascending k per row)."""
-    p, c = np.nonzero(mask)
-    k = (c + col_offset).astype(np.int64)
-    base, local, count = _row_base(pk)
-    sub, obj = pk.pair_sub[p], pk.pair_obj[p]
-    if block_id == 1:
-        sub, obj = obj, sub
-    key = (base[p] + block_id * count[p] + local[p]) * NUM_ALL_PREDICATES + k
-    score = _pair_scores(pk)[p] * pk.rel[p, k]
-    return Emitted(pk.pair_frame[p], sub, obj, k, score, key)
-
-
 def _emit_with(pk: PackedFrames, num_predicates: int) -> Emitted:
+    """One prediction per row: three per pair (§1.4); entries pair-major."""
     att, spa, con = _groups(pk, num_predicates)
-    parts = []
-    for block_id, (block, offset) in enumerate(
-        ((att, ATTENTION.start), (spa, SPATIAL.start), (con, CONTACTING.start))
-    ):
-        k, best = _group_argmax(block, offset)
-        parts.append(_rows(pk, block_id, k, best))
-    return _concat(parts)
+    num = len(pk.rel)
+    ks, bests = zip(
+        _group_argmax(att, ATTENTION.start),
+        _group_argmax(spa, SPATIAL.start),
+        _group_argmax(con, CONTACTING.start),
+    )
+    k = np.stack(ks, axis=1).reshape(-1)
+    score = (_pair_scores(pk)[:, None] * np.stack(bests, axis=1)).reshape(-1)
+    pair = np.repeat(np.arange(num, dtype=np.int64), 3)
+    block = np.tile(np.arange(3, dtype=np.int64), num)
+    return Emitted(pk.pair_frame[pair], pair, block, k, score)
 
 
 def _emit_semi(pk: PackedFrames, num_predicates: int, semi_thresh: float) -> Emitted:
+    """Attention rows: argmax; spatial / contacting rows: every cell > tau; row tests of §1.4."""
     att, spa, con = _groups(pk, num_predicates)
     rel = pk.rel
-    k, best = _group_argmax(att, ATTENTION.start)
+    k_att, best_att = _group_argmax(att, ATTENTION.start)
     att_rows = rel[:, 0] + rel[:, 1] > 0  # looking_at + not_looking_at
     spa_rows = rel[:, 3] + rel[:, 4] > 0  # above + beneath
     con_rows = rel[:, 9] + rel[:, 10] > 0  # carrying + covered_by
-    return _concat(
-        [
-            _rows(pk, 0, k, best, sel=att_rows),
-            _cells(pk, 1, SPATIAL.start, (spa > semi_thresh) & spa_rows[:, None]),
-            _cells(pk, 2, CONTACTING.start, (con > semi_thresh) & con_rows[:, None]),
-        ]
-    )
+    mask = np.empty((len(rel), 1 + SPATIAL.size + CONTACTING.size), dtype=bool)
+    mask[:, 0] = att_rows
+    np.logical_and(spa > semi_thresh, spa_rows[:, None], out=mask[:, 1 : 1 + SPATIAL.size])
+    np.logical_and(con > semi_thresh, con_rows[:, None], out=mask[:, 1 + SPATIAL.size :])
+    p, c = np.nonzero(mask)  # pair-major, then column: emission order within a pair
+    k = _SEMI_COLUMN_PREDICATE[c]
+    is_att = c == 0
+    k[is_att] = k_att[p[is_att]]
+    # attention rows always have a positive maximum (rows sum to 1), so R[r, k] = rel[p, k]
+    return Emitted(pk.pair_frame[p], p, _SEMI_COLUMN_BLOCK[c], k, _pair_scores(pk)[p] * rel[p, k])
+
+
+# columns of the semi mask: [attention argmax | 6 spatial | 17 contacting]
+_SEMI_COLUMN_PREDICATE = np.r_[0, np.arange(SPATIAL.start, CONTACTING.stop)].astype(np.int64)
+_SEMI_COLUMN_BLOCK = np.r_[0, np.full(SPATIAL.size, 1), np.full(CONTACTING.size, 2)].astype(np.int64)
 
 
 def _column_block() -> np.ndarray:
@@ -166,7 +160,8 @@ def _frame_thresholds(overall: np.ndarray, pk: PackedFrames) -> np.ndarray:
         rows = (pk.pair_start[frames][:, None] + np.arange(p)[None, :]).reshape(-1)
         dense = overall[rows].reshape(len(frames), p * width)
         kth = p * width - NO_CONSTRAINT_TOP
-        thr[frames] = np.partition(dense, kth, axis=1)[:, kth]
+        dense.partition(kth, axis=1)  # in place: ``dense`` is a fresh gather
+        thr[frames] = dense[:, kth]
     return thr
 
 
@@ -187,14 +182,16 @@ def _emit_no(pk: PackedFrames, num_predicates: int) -> Emitted:
     thr = _frame_thresholds(overall, pk)
     thr[zero_regime] = np.nextafter(0.0, 1.0)  # O >= thr  <=>  O > 0
     mask = overall >= thr[pk.pair_frame][:, None]
-    blocks = _column_block()
-    parts = [
-        _cells(pk, b, 0, mask & (blocks == b)[None, :]) for b in range(3)
-    ]  # columns keep their global ids (col_offset 0)
+    p, k = np.nonzero(mask)  # pair-major, then column
+    cells = Emitted(pk.pair_frame[p], p, _column_block()[k], k.astype(np.int64), overall[p, k])
     needed = np.minimum(NO_CONSTRAINT_TOP, 3 * counts * num_predicates) - n_pos
     frames = np.nonzero(zero_regime)[0]
-    parts.append(_zero_cells(pk, overall, frames, needed[frames].astype(np.int64), num_predicates))
-    return _concat(parts)
+    zeros = _zero_cells(pk, overall, frames, needed[frames].astype(np.int64), num_predicates)
+    if len(zeros.frame) == 0:
+        return cells
+    merged = Emitted(*(np.concatenate([a, b]) for a, b in zip(cells, zeros)))
+    order = np.argsort(merged.frame, kind="stable")  # zero cells after the frame's positive cells
+    return Emitted(*(x[order] for x in merged))
 
 
 def _zero_cells(
@@ -209,16 +206,16 @@ def _zero_cells(
     They lie in the frame's first 12 rows; all have triplet score 0.
     """
     if len(frames) == 0:
-        return _concat([])
+        return _empty()
     counts = (pk.pair_start[1:] - pk.pair_start[:-1])[frames]
     start = pk.pair_start[frames]
     r = np.arange(min(_ROWS_FOR_ZEROS, 3 * int(counts.max())))[None, :]
-    valid = r < 3 * counts[:, None]  # (Fz, 12)
+    valid = r < 3 * counts[:, None]  # (Fz, R)
     block = r // np.maximum(counts[:, None], 1)
-    pair = start[:, None] + r % np.maximum(counts[:, None], 1)  # (Fz, 12) global pair
+    pair = start[:, None] + r % np.maximum(counts[:, None], 1)  # (Fz, R) global pair
     pair = np.where(valid, pair, 0)
     cols = _column_block()
-    vals = overall[pair]  # (Fz, 12, 26) cell values if the column is in the row's block
+    vals = overall[pair]  # (Fz, R, 26) cell values if the column is in the row's block
     in_block = cols[None, None, :] == block[:, :, None]
     is_zero = np.where(in_block, vals == 0, True) & valid[:, :, None]
     if num_predicates == NUM_ALL_PREDICATES - 1:
@@ -227,13 +224,7 @@ def _zero_cells(
     first = np.searchsorted(fi, np.arange(len(frames)))
     keep = np.arange(len(fi)) - first[fi] < needed[fi]
     fi, ri, k = fi[keep], ri[keep], k[keep]
-    p = pair[fi, ri]
-    b = block[fi, ri]
-    sub = np.where(b == 1, pk.pair_obj[p], pk.pair_sub[p])
-    obj = np.where(b == 1, pk.pair_sub[p], pk.pair_obj[p])
-    key = (3 * start[fi] + ri) * NUM_ALL_PREDICATES + k
-    frame = frames[fi]
-    return Emitted(frame, sub, obj, k.astype(np.int64), np.zeros(len(fi)), key)
+    return Emitted(frames[fi], pair[fi, ri], block[fi, ri], k.astype(np.int64), np.zeros(len(fi)))
 
 
 def _emit_ag_paper(pk: PackedFrames, num_predicates: int) -> Emitted:
@@ -244,9 +235,9 @@ def _emit_ag_paper(pk: PackedFrames, num_predicates: int) -> Emitted:
         rel[:, OTHER_RELATIONSHIP_ID] = -1.0
     k = rel.argmax(axis=1).astype(np.int64) if len(rel) else np.zeros(0, np.int64)
     best = rel[np.arange(len(rel)), k]
-    key = np.arange(len(rel), dtype=np.int64) * NUM_ALL_PREDICATES + k
+    pairs = np.arange(len(rel), dtype=np.int64)
     score = _pair_scores(pk) * best
-    return Emitted(pk.pair_frame, pk.pair_sub, pk.pair_obj, k, score, key)
+    return Emitted(pk.pair_frame, pairs, np.zeros(len(rel), dtype=np.int64), k, score)
 
 
 def emit(pk: PackedFrames, constraint: str, num_predicates: int = 26, semi_thresh: float = 0.9) -> Emitted:

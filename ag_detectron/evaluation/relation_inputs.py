@@ -141,88 +141,110 @@ def _local(label: int, size: int, field: str) -> int:
     return label
 
 
-def _check_boxes(boxes: np.ndarray, where: str) -> None:
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise EvaluationInputError(f"{where}: boxes must be (N, 4), got {boxes.shape}")
-    if not np.isfinite(boxes).all():
-        raise EvaluationInputError(f"{where}: boxes contain NaN/inf")
-    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-    if bad.any():
-        raise EvaluationInputError(
-            f"{where}: {int(bad.sum())} boxes with x2 < x1 or y2 < y1 (expected XYXY), "
-            f"first {boxes[bad][0].tolist()}"
-        )
-
-
-def _check_gt(gt: FrameGroundTruth, where: str) -> None:
-    _check_boxes(gt.boxes, where + " gt")
-    if gt.classes.shape != (gt.boxes.shape[0],):
-        raise EvaluationInputError(f"{where} gt: classes {gt.classes.shape} vs {len(gt.boxes)} boxes")
-    t = gt.triplets
-    if t.ndim != 2 or t.shape[1] != 3:
-        raise EvaluationInputError(f"{where} gt: triplets must be (T, 3), got {t.shape}")
-    if t.size and (t[:, :2].min() < 0 or t[:, :2].max() >= gt.boxes.shape[0]):
-        raise EvaluationInputError(f"{where} gt: triplet box index outside [0, {len(gt.boxes)})")
-    if t.size and (t[:, 2].min() < 0 or t[:, 2].max() >= CONTACTING.stop):
-        raise EvaluationInputError(f"{where} gt: predicate id outside [0, {CONTACTING.stop})")
-
-
-def _check_prob(x: np.ndarray, width: int, name: str, where: str, num_pairs: int) -> None:
-    if x.shape != (num_pairs, width):
-        raise EvaluationInputError(
-            f"{where}: {name} must be ({num_pairs}, {width}) probabilities, got {x.shape}"
-        )
-    if not np.isfinite(x).all():
-        raise EvaluationInputError(f"{where}: {name} contains NaN/inf")
-    if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise EvaluationInputError(
-            f"{where}: {name} outside [0, 1] (min {x.min():.4g}, max {x.max():.4g}); "
-            "pass probabilities, not logits"
-        )
-
-
-def _check_pred(pred: FramePrediction, where: str) -> None:
-    _check_boxes(pred.boxes, where + " pred")
+def _check_shapes(gt: FrameGroundTruth, pred: FramePrediction, where: str) -> None:
+    """Per-frame shape checks (cheap); values are checked on the packed arrays."""
+    for name, x, ncols in (
+        ("gt boxes", gt.boxes, 4),
+        ("gt triplets", gt.triplets, 3),
+        ("pred boxes", pred.boxes, 4),
+        ("pred pair_idx", pred.pair_idx, 2),
+    ):
+        if x.ndim != 2 or x.shape[1] != ncols:
+            raise EvaluationInputError(f"{where}: {name} must be (N, {ncols}), got {x.shape}")
+    n = gt.boxes.shape[0]
+    if gt.classes.shape != (n,):
+        raise EvaluationInputError(f"{where} gt: classes {gt.classes.shape} vs {n} boxes")
     m = pred.boxes.shape[0]
     if pred.classes.shape != (m,) or pred.scores.shape != (m,):
         raise EvaluationInputError(
             f"{where} pred: classes {pred.classes.shape} / scores {pred.scores.shape} vs {m} boxes"
         )
-    if not np.isfinite(pred.scores).all() or (m and (pred.scores.min() < 0 or pred.scores.max() > 1)):
-        raise EvaluationInputError(f"{where} pred: object scores must be finite and in [0, 1]")
-    pairs = pred.pair_idx
-    if pairs.ndim != 2 or pairs.shape[1] != 2:
-        raise EvaluationInputError(f"{where} pred: pair_idx must be (P, 2), got {pairs.shape}")
-    if pairs.size and (pairs.min() < 0 or pairs.max() >= m):
-        raise EvaluationInputError(f"{where} pred: pair_idx points outside the {m} predicted boxes")
-    p = pairs.shape[0]
-    _check_prob(pred.attention, ATTENTION.size, "attention", where, p)
-    _check_prob(pred.spatial, SPATIAL.size, "spatial", where, p)
-    _check_prob(pred.contacting, CONTACTING.size, "contacting", where, p)
-    if p:
-        dev = np.abs(pred.attention.sum(axis=1) - 1.0).max()
-        if dev > PROB_SUM_TOL:
+    p = pred.pair_idx.shape[0]
+    for name, x, width in (
+        ("attention", pred.attention, ATTENTION.size),
+        ("spatial", pred.spatial, SPATIAL.size),
+        ("contacting", pred.contacting, CONTACTING.size),
+    ):
+        if x.shape != (p, width):
             raise EvaluationInputError(
-                f"{where}: attention rows must sum to 1 (softmax probabilities); max |sum - 1| = "
-                f"{dev:.3g} > {PROB_SUM_TOL} (logits or a double softmax?)"
+                f"{where}: {name} must be ({p}, {width}) probabilities for {p} pairs, got {x.shape}"
             )
+
+
+def _first_frame(bad: np.ndarray, frame_of: np.ndarray) -> str:
+    idx = int(np.nonzero(bad)[0][0])
+    return f"frame {int(frame_of[idx])} (first of {int(bad.sum())} bad entries)"
+
+
+def _check_box_values(boxes: np.ndarray, frame_of: np.ndarray, what: str) -> None:
+    if not np.isfinite(boxes).all():
+        bad = ~np.isfinite(boxes).all(axis=1)
+        raise EvaluationInputError(f"{what} boxes contain NaN/inf: {_first_frame(bad, frame_of)}")
+    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if bad.any():
+        raise EvaluationInputError(
+            f"{what} boxes with x2 < x1 or y2 < y1 (expected XYXY) at {_first_frame(bad, frame_of)}:"
+            f" {boxes[bad][0].tolist()}"
+        )
+
+
+def _validate_packed(pk: "PackedFrames", box_frame: np.ndarray, pbox_frame: np.ndarray) -> None:
+    """Vectorised value checks of §1.1 on packed frames; raises naming the first bad frame."""
+    _check_box_values(pk.gt_boxes, box_frame, "GT")
+    _check_box_values(pk.box, pbox_frame, "predicted")
+    bad = (pk.gt_pred < 0) | (pk.gt_pred >= CONTACTING.stop)
+    if bad.any():
+        raise EvaluationInputError(
+            f"GT predicate id outside [0, {CONTACTING.stop}): {_first_frame(bad, pk.gt_frame)}"
+        )
+    score = pk.box_score
+    bad = ~np.isfinite(score) | (score < 0) | (score > 1)
+    if bad.any():
+        raise EvaluationInputError(
+            f"object scores must be finite and in [0, 1]: {_first_frame(bad, pbox_frame)}"
+        )
+    rel = pk.rel
+    bad = ~np.isfinite(rel).all(axis=1)
+    if bad.any():
+        raise EvaluationInputError(f"relation scores contain NaN/inf: {_first_frame(bad, pk.pair_frame)}")
+    bad = (rel < 0).any(axis=1) | (rel > 1).any(axis=1)
+    if bad.any():
+        raise EvaluationInputError(
+            "relation scores outside [0, 1] (pass probabilities, not logits): "
+            f"{_first_frame(bad, pk.pair_frame)}"
+        )
+    dev = np.abs(rel[:, ATTENTION.start : ATTENTION.stop].sum(axis=1) - 1.0)
+    bad = dev > PROB_SUM_TOL
+    if bad.any():
+        raise EvaluationInputError(
+            f"attention rows must sum to 1 (softmax probabilities); max |sum - 1| = {dev.max():.3g} > "
+            f"{PROB_SUM_TOL} (logits or a double softmax?) at {_first_frame(bad, pk.pair_frame)}"
+        )
+
+
+def _arr(x, dtype, ncols: Optional[int]) -> np.ndarray:
+    """``np.asarray`` with empty inputs reshaped to ``(0, ncols)`` (or ``(0,)``)."""
+    a = np.asarray(x, dtype=dtype)
+    if a.size == 0:
+        a = a.reshape((0,) if ncols is None else (0, ncols))
+    return a
 
 
 def _as_gt(gt: FrameGroundTruth) -> FrameGroundTruth:
     return FrameGroundTruth(
-        np.asarray(gt.boxes, dtype=np.float64).reshape(-1, 4),
-        np.asarray(gt.classes, dtype=np.int64).reshape(-1),
-        np.asarray(gt.triplets, dtype=np.int64).reshape(-1, 3),
+        _arr(gt.boxes, np.float64, 4), _arr(gt.classes, np.int64, None), _arr(gt.triplets, np.int64, 3)
     )
 
 
 def _as_pred(pred: FramePrediction) -> FramePrediction:
     return FramePrediction(
-        np.asarray(pred.boxes, dtype=np.float64).reshape(-1, 4),
-        np.asarray(pred.classes, dtype=np.int64).reshape(-1),
-        np.asarray(pred.scores, dtype=np.float64).reshape(-1),
-        np.asarray(pred.pair_idx, dtype=np.int64).reshape(-1, 2),
-        *(np.asarray(x, dtype=np.float64) for x in (pred.attention, pred.spatial, pred.contacting)),
+        _arr(pred.boxes, np.float64, 4),
+        _arr(pred.classes, np.int64, None),
+        _arr(pred.scores, np.float64, None),
+        _arr(pred.pair_idx, np.int64, 2),
+        _arr(pred.attention, np.float64, 3),
+        _arr(pred.spatial, np.float64, 6),
+        _arr(pred.contacting, np.float64, 17),
     )
 
 
@@ -254,8 +276,7 @@ def pack_frames(
     preds = [empty if p is None else _as_pred(p) for p in preds]
     if validate:
         for f in range(num):
-            _check_gt(gts[f], f"frame {f}")
-            _check_pred(preds[f], f"frame {f}")
+            _check_shapes(gts[f], preds[f], f"frame {f}")
 
     n_box = np.array([len(g.boxes) for g in gts], dtype=np.int64)
     n_trip = np.array([len(g.triplets) for g in gts], dtype=np.int64)
@@ -263,11 +284,23 @@ def pack_frames(
     n_pair = np.array([len(p.pair_idx) for p in preds], dtype=np.int64)
     box_off = _offsets(n_box)
     pbox_off = _offsets(m_box)
-    gt_frame = np.repeat(np.arange(num, dtype=np.int64), n_trip)
-    pair_frame = np.repeat(np.arange(num, dtype=np.int64), n_pair)
+    frames = np.arange(num, dtype=np.int64)
+    gt_frame = np.repeat(frames, n_trip)
+    pair_frame = np.repeat(frames, n_pair)
 
     trip = _cat([g.triplets for g in gts], (0, 3), np.int64)
     pairs = _cat([p.pair_idx for p in preds], (0, 2), np.int64)
+    if validate:
+        bad = ((trip[:, :2] < 0) | (trip[:, :2] >= n_box[gt_frame][:, None])).any(axis=1)
+        if bad.any():
+            raise EvaluationInputError(
+                f"GT triplet points at an absent box: {_first_frame(bad, gt_frame)}"
+            )
+        bad = ((pairs < 0) | (pairs >= m_box[pair_frame][:, None])).any(axis=1)
+        if bad.any():
+            raise EvaluationInputError(
+                f"pair_idx points at an absent predicted box: {_first_frame(bad, pair_frame)}"
+            )
     rel = np.concatenate(
         [
             _cat([p.attention for p in preds], (0, 3), np.float64),
@@ -276,7 +309,7 @@ def pack_frames(
         ],
         axis=1,
     )
-    return PackedFrames(
+    pk = PackedFrames(
         num_frames=num,
         gt_boxes=_cat([g.boxes for g in gts], (0, 4), np.float64),
         gt_classes=_cat([g.classes for g in gts], (0,), np.int64),
@@ -295,6 +328,9 @@ def pack_frames(
         rel=rel,
         has_pred=has_pred,
     )
+    if validate:
+        _validate_packed(pk, np.repeat(frames, n_box), np.repeat(frames, m_box))
+    return pk
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:

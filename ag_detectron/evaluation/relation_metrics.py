@@ -13,7 +13,7 @@ is missing count as zero predictions (recall 0) and are counted; inputs are prob
 """
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -55,6 +55,7 @@ class ConstraintResult(NamedTuple):
         per_predicate_frame: (26, nK) R_p of the per-frame variant; NaN likewise.
         predicate_count: (26,) int64 GT triplets per predicate.
         num_frames_without_gt: frames excluded from the means.
+        num_frames_missing_predictions: frames whose prediction was ``None`` (scored as recall 0).
     """
 
     constraint: str
@@ -69,6 +70,7 @@ class ConstraintResult(NamedTuple):
     per_predicate_frame: np.ndarray
     predicate_count: np.ndarray
     num_frames_without_gt: int
+    num_frames_missing_predictions: int
 
     def frame_recall(self) -> np.ndarray:
         """(F, nK) per-frame recall; NaN for frames without GT."""
@@ -98,17 +100,55 @@ def iou_plus_one(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return out
 
 
-def rank_within_frames(frame: np.ndarray, score: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """(E,) 0-based rank of each prediction within its frame: score descending, ties by ``key``."""
-    order = np.lexsort((key, -score, frame))
-    first = np.searchsorted(frame[order], frame[order], side="left")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order), dtype=np.int64) - first
+def rank_within_frames(
+    frame: np.ndarray, score: np.ndarray, key_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """(E,) 0-based rank of each prediction within its frame: ``score`` descending, ties by key.
+
+    Args:
+        frame: (E,) grouped (non-decreasing) frame ids.
+        score: (E,) scores.
+        key_of: maps an index array to the tie-break keys of those entries (any shape).
+
+    Frames are bucketed by prediction count; each bucket is one dense row-wise stable argsort on
+    the score. Rows with exact ties that come out of key order are re-sorted by ``(-score, key)``.
+    """
+    num = len(frame)
+    rank = np.empty(num, dtype=np.int64)
+    if num == 0:
+        return rank
+    if np.any(frame[1:] < frame[:-1]):
+        raise EvaluationInputError("rank_within_frames: predictions must be grouped by frame")
+    starts = np.flatnonzero(np.r_[True, frame[1:] != frame[:-1]])
+    counts = np.diff(np.r_[starts, num])
+    for n in np.unique(counts):
+        first = starts[counts == n]
+        idx = first[:, None] + np.arange(n)[None, :]  # (Fb, n)
+        neg = -score[idx]
+        perm = np.argsort(neg, axis=1, kind="stable")
+        if n > 1:
+            s_sorted = np.take_along_axis(neg, perm, axis=1)
+            tied = (s_sorted[:, 1:] == s_sorted[:, :-1]).any(axis=1)
+            if tied.any():
+                rows = np.flatnonzero(tied)
+                keys = key_of(idx[rows])
+                k_sorted = np.take_along_axis(keys, perm[rows], axis=1)
+                eq = s_sorted[rows, 1:] == s_sorted[rows, :-1]
+                bad = rows[(eq & (k_sorted[:, 1:] < k_sorted[:, :-1])).any(axis=1)]
+                if len(bad):
+                    perm[bad] = np.lexsort((key_of(idx[bad]), neg[bad]), axis=1)
+        ranks = np.empty_like(perm)
+        np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(n), perm.shape), axis=1)
+        rank[idx] = ranks
     return rank
 
 
 def _class_codes(*arrays: np.ndarray) -> Tuple[List[np.ndarray], int]:
-    """Map arbitrary class ids onto 0..C-1 consistently across arrays."""
+    """Map class ids onto 0..C-1 consistently across arrays (identity for small non-negative ids)."""
+    lo = min((int(a.min()) for a in arrays if len(a)), default=0)
+    hi = max((int(a.max()) for a in arrays if len(a)), default=0)
+    if lo >= 0 and hi < 1 << 16:
+        return list(arrays), hi + 1
     values, inverse = np.unique(np.concatenate(arrays), return_inverse=True)
     out, pos = [], 0
     for a in arrays:
@@ -134,13 +174,22 @@ def _first_match_rank(
     gt: Tuple[np.ndarray, ...],
     em: Emitted,
     rank: np.ndarray,
+    max_rank: int,
     iou_thresh: float,
 ) -> np.ndarray:
-    """(T,) smallest rank of a prediction matching each GT triplet (a large value if none)."""
+    """(T,) smallest rank (< ``max_rank``) of a prediction matching each GT triplet, else int max."""
     g_sub, g_obj, g_pred, g_frame = gt
+    # cheap pre-filter: ranked high enough, and the frame's GT has the predicate (and the classes)
+    pmask = np.zeros(pk.num_frames, dtype=np.int64)
+    np.bitwise_or.at(pmask, g_frame, np.left_shift(1, g_pred))
+    keep = rank < max_rank
+    keep &= (np.right_shift(pmask[em.frame], em.predicate) & 1).astype(bool)
+    sel = np.flatnonzero(keep)
+    e_sub, e_obj = em.subject_object(pk, sel)
     (gs, go, ps, po), num_cls = _class_codes(
-        pk.gt_classes[g_sub], pk.gt_classes[g_obj], pk.box_cls[em.sub], pk.box_cls[em.obj]
+        pk.gt_classes[g_sub], pk.gt_classes[g_obj], pk.box_cls[e_sub], pk.box_cls[e_obj]
     )
+    e_frame, e_pred = em.frame[sel], em.predicate[sel]
     n_pred = NUM_ALL_PREDICATES
 
     def code(frame, cs, p, co):
@@ -149,7 +198,7 @@ def _first_match_rank(
     gt_key = code(g_frame, gs, g_pred, go)
     order = np.argsort(gt_key, kind="stable")
     sorted_key = gt_key[order]
-    pred_key = code(em.frame, ps, em.predicate, po)
+    pred_key = code(e_frame, ps, e_pred, po)
     lo = np.searchsorted(sorted_key, pred_key, side="left")
     hi = np.searchsorted(sorted_key, pred_key, side="right")
     n = hi - lo
@@ -157,10 +206,10 @@ def _first_match_rank(
     within = np.arange(len(cand_pred)) - np.repeat(np.cumsum(n) - n, n)
     cand_gt = order[np.repeat(lo, n) + within]
     ok = (
-        iou_plus_one(pk.gt_boxes[g_sub[cand_gt]], pk.box[em.sub[cand_pred]]) >= iou_thresh
-    ) & (iou_plus_one(pk.gt_boxes[g_obj[cand_gt]], pk.box[em.obj[cand_pred]]) >= iou_thresh)
+        iou_plus_one(pk.gt_boxes[g_sub[cand_gt]], pk.box[e_sub[cand_pred]]) >= iou_thresh
+    ) & (iou_plus_one(pk.gt_boxes[g_obj[cand_gt]], pk.box[e_obj[cand_pred]]) >= iou_thresh)
     best = np.full(len(g_pred), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(best, cand_gt[ok], rank[cand_pred[ok]])
+    np.minimum.at(best, cand_gt[ok], rank[sel[cand_pred[ok]]])
     return best
 
 
@@ -211,15 +260,12 @@ def evaluate_constraint(
     if not topk or min(topk) <= 0:
         raise EvaluationInputError(f"topk must be positive integers, got {topk}")
     em = emit(pk, constraint, num_predicates=num_predicates, semi_thresh=semi_thresh)
-    rank = rank_within_frames(em.frame, em.score, em.key)
+    rank = rank_within_frames(em.frame, em.score, lambda i: em.keys(pk, i))
     num_pred = np.bincount(em.frame, minlength=pk.num_frames).astype(np.int64)
     if constraint == "no":
         num_pred = np.minimum(num_pred, NO_CONSTRAINT_TOP)
-    keep = rank < max(topk)
-    em = Emitted(*(x[keep] for x in em))
-    rank = rank[keep]
     gt = _gt_view(pk, constraint, num_predicates)
-    best = _first_match_rank(pk, gt, em, rank, iou_thresh)
+    best = _first_match_rank(pk, gt, em, rank, max(topk), iou_thresh)
     hit = best[:, None] < np.asarray(topk)[None, :]  # (T, nK)
     g_frame = gt[3]
     num_gt = np.bincount(g_frame, minlength=pk.num_frames).astype(np.int64)
@@ -246,6 +292,7 @@ def evaluate_constraint(
         per_predicate_frame=per_frame,
         predicate_count=count,
         num_frames_without_gt=int((~with_gt).sum()),
+        num_frames_missing_predictions=int((~pk.has_pred).sum()),
     )
 
 

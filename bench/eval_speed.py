@@ -1,0 +1,108 @@
+"""Time scene-graph recall on a synthetic case the size of the Action Genome test set.
+
+Usage::
+
+    OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python bench/eval_speed.py [--frames 57000] [--mode sgdet]
+
+Builds ~57,000 frames (PredCls: GT boxes, ~3 person-object pairs per frame; SGDet: ~30 detections
+and ~30 pairs per frame, jittered boxes, random classes and scores), then times packing (per-frame
+records -> flat arrays, with validation) and every constraint of ``evaluate_constraint``.
+"""
+import argparse
+import platform
+import time
+from typing import List, Tuple
+
+import numpy as np
+
+from ag_detectron.evaluation.relation_inputs import FramePrediction, FrameGroundTruth, pack_frames
+from ag_detectron.evaluation.relation_metrics import CONSTRAINTS, evaluate_constraint
+
+
+def make_case(
+    num_frames: int, mode: str, seed: int = 0
+) -> Tuple[List[FrameGroundTruth], List[FramePrediction]]:
+    """Per-frame GT and predictions; the per-frame arrays are views of large flat arrays."""
+    rng = np.random.default_rng(seed)
+    n_obj = rng.integers(1, 6, size=num_frames)  # 1..5 objects, ~3 per frame
+    n_box = n_obj + 1
+    boxes = _boxes(rng, int(n_box.sum()))
+    classes = rng.integers(1, 36, size=len(boxes))
+    box_off = np.concatenate([[0], np.cumsum(n_box)])
+    gts, preds = [], []
+    n_det = 30
+    if mode == "predcls":
+        n_pairs = n_obj
+    else:
+        n_pairs = np.full(num_frames, n_det)
+    total_pairs = int(n_pairs.sum())
+    att = rng.dirichlet(np.ones(3), size=total_pairs)
+    spa = rng.uniform(size=(total_pairs, 6))
+    con = rng.uniform(size=(total_pairs, 17))
+    pair_off = np.concatenate([[0], np.cumsum(n_pairs)])
+    det_boxes = _boxes(rng, num_frames * (n_det + 1)) if mode != "predcls" else None
+    det_cls = rng.integers(0, 36, size=num_frames * (n_det + 1))
+    det_score = rng.uniform(0.05, 1.0, size=num_frames * (n_det + 1))
+    for f in range(num_frames):
+        n = int(n_obj[f])
+        b = boxes[box_off[f] : box_off[f + 1]]
+        c = classes[box_off[f] : box_off[f + 1]].copy()
+        c[0] = 0
+        trip = [[0, j, rng.integers(0, 3)] for j in range(1, n + 1)]
+        trip += [[j, 0, 3 + rng.integers(0, 6)] for j in range(1, n + 1)]
+        trip += [[0, j, 9 + rng.integers(0, 17)] for j in range(1, n + 1) for _ in range(2)]
+        gts.append(FrameGroundTruth(b, c, np.asarray(trip, dtype=np.int64)))
+        sl = slice(pair_off[f], pair_off[f + 1])
+        if mode == "predcls":
+            pairs = np.stack([np.zeros(n, np.int64), np.arange(1, n + 1)], axis=1)
+            preds.append(FramePrediction(b, c, np.ones(n + 1), pairs, att[sl], spa[sl], con[sl]))
+        else:
+            d = slice(f * (n_det + 1), (f + 1) * (n_det + 1))
+            db = det_boxes[d].copy()
+            db[: n + 1] = b + rng.normal(0, 8, size=(n + 1, 4))  # some detections near GT
+            db[:, 2:] = np.maximum(db[:, 2:], db[:, :2])
+            dc = det_cls[d].copy()
+            dc[: n + 1] = c
+            pairs = np.stack([np.zeros(n_det, np.int64), np.arange(1, n_det + 1)], axis=1)
+            preds.append(FramePrediction(db, dc, det_score[d], pairs, att[sl], spa[sl], con[sl]))
+    return gts, preds
+
+
+def _boxes(rng: np.random.Generator, n: int) -> np.ndarray:
+    xy = rng.uniform(0, 400, size=(n, 2))
+    wh = rng.uniform(10, 200, size=(n, 2))
+    return np.concatenate([xy, xy + wh], axis=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=57000)
+    parser.add_argument("--mode", choices=("predcls", "sgdet", "both"), default="both")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    modes = ("predcls", "sgdet") if args.mode == "both" else (args.mode,)
+    for mode in modes:
+        gts, preds = make_case(args.frames, mode)
+        t0 = time.perf_counter()
+        pk = pack_frames(gts, preds)
+        t_pack = time.perf_counter() - t0
+        print(f"[{mode}] frames {args.frames}, pairs {len(pk.rel)}, GT triplets {len(pk.gt_pred)}; "
+              f"pack+validate {t_pack:.2f} s")
+        total = 0.0
+        for c in CONSTRAINTS:
+            best = float("inf")
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                res = evaluate_constraint(pk, c)
+                best = min(best, time.perf_counter() - t0)
+            if c != "ag_paper":
+                total += best
+            rec = " ".join(f"R@{k}={v:.4f}" for k, v in res.recall.items())
+            print(f"[{mode}] {c:9s} {best:6.2f} s   {rec}")
+        print(f"[{mode}] with+semi+no total {total:.2f} s (+ pack {t_pack:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
