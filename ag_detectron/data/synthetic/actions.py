@@ -1,0 +1,84 @@
+"""The synthetic world's own action vocabulary (Charades-style ``cNNN description`` classes).
+
+An action class is a (template, primary object) pair; the template says which posture it needs and
+how it is scripted (:mod:`.world`). The vocabulary is built from the tables below in a fixed order,
+so class indices are stable across runs.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Tuple
+
+__all__ = ["ActionClass", "ACTION_CLASSES", "action_index", "BODY_TEMPLATES", "HAND_TEMPLATES"]
+
+
+class ActionClass(NamedTuple):
+    template: str
+    obj: str  # primary object (pkl spelling)
+    description: str
+
+
+# template -> (primary objects, description pattern). Body templates set the posture of the video.
+BODY_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str]] = {
+    "sit": (("chair", "sofa/couch", "bed"), "Sitting on a {}"),
+    "standup": (("chair", "sofa/couch"), "Standing up from a {}"),
+    "lie": (("bed", "sofa/couch", "floor"), "Lying on a {}"),
+    "lean": (("door", "closet/cabinet", "refrigerator", "table"), "Leaning on a {}"),
+    "doorway": (("doorway",), "Walking through a {}"),
+    "walkfloor": (("floor",), "Walking on the {}"),
+    "carry": (
+        ("box", "bag", "groceries", "pillow", "blanket", "laptop", "broom", "vacuum", "book",
+         "clothes", "towel", "dish"),
+        "Carrying a {} somewhere",
+    ),
+}
+# Hand / gaze templates happen while the body keeps a posture; value: (objects, description,
+# postures they are allowed in).
+HAND_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str, Tuple[str, ...]]] = {
+    "hold": (
+        ("book", "box", "bag", "phone/camera", "paper/notebook", "dish", "pillow", "towel", "clothes",
+         "shoe", "laptop", "medicine", "groceries", "cup/glass/bottle", "food", "sandwich"),
+        "Holding a {}",
+        ("stand", "sit", "lean"),
+    ),
+    "drink": (("cup/glass/bottle",), "Drinking from a {}", ("stand", "sit", "lean")),
+    "eat": (("food", "sandwich", "medicine"), "Eating {}", ("stand", "sit", "lean")),
+    "touch": (
+        ("television", "mirror", "window", "picture", "door", "refrigerator", "closet/cabinet",
+         "shelf", "table", "light"),
+        "Touching a {}",
+        ("stand",),
+    ),
+    "twist": (("doorknob",), "Turning a {} to open a door", ("stand",)),
+    "wear": (("clothes", "shoe"), "Putting on {}", ("stand",)),
+    "backpack": (("bag",), "Putting a {} on the back", ("stand",)),
+    "cover": (("blanket",), "Covering oneself with a {}", ("lie",)),
+    "wipe": (("table", "window", "mirror"), "Wiping a {} with a towel", ("stand",)),
+    "write": (("paper/notebook",), "Writing on a {}", ("stand", "sit")),
+    "watch": (
+        ("television", "window", "picture", "mirror", "light"),
+        "Looking at a {}",
+        ("stand", "sit", "lie", "lean"),
+    ),
+    "putaway": (("refrigerator", "closet/cabinet"), "Putting something into a {}", ("stand",)),
+}
+
+
+def _build() -> Tuple[ActionClass, ...]:
+    out: List[ActionClass] = []
+    for template, (objs, desc) in BODY_TEMPLATES.items():
+        out += [ActionClass(template, o, desc.format(o)) for o in objs]
+    for template, (objs, desc, _) in HAND_TEMPLATES.items():
+        out += [ActionClass(template, o, desc.format(o)) for o in objs]
+    return tuple(out)
+
+
+ACTION_CLASSES: Tuple[ActionClass, ...] = _build()
+_INDEX = {(a.template, a.obj): i for i, a in enumerate(ACTION_CLASSES)}
+
+
+def action_index(template: str, obj: str) -> int:
+    """Class index of (template, primary object); raises KeyError naming both when unknown."""
+    try:
+        return _INDEX[(template, obj)]
+    except KeyError:
+        raise KeyError(f"no synthetic action class for template {template!r} and object {obj!r}") from None
