@@ -121,9 +121,18 @@ class SceneGraphRCNN(GeneralizedRCNN):
         if mode.needs_trained_detector and not cfg.MODEL.WEIGHTS and not r.ALLOW_RANDOM_DETECTOR:
             raise ConfigError(
                 f"MODEL.ROI_RELATION_HEAD.MODE={mode.value!r} needs a trained detector in "
-                "MODEL.WEIGHTS "
-                "(train the Faster R-CNN config first); set MODEL.ROI_RELATION_HEAD."
+                "MODEL.WEIGHTS (train the Faster R-CNN config first); set MODEL.ROI_RELATION_HEAD."
                 "ALLOW_RANDOM_DETECTOR=True to allow a random detector (tests only)"
+            )
+        if (
+            not cfg.MODEL.WEIGHTS
+            and r.NAME == "RelDNHead"
+            and r.RELDN.USE_VISUAL
+            and r.FREEZE_DETECTOR
+        ):
+            logger.warning(
+                "MODEL.WEIGHTS is empty: RelDNHead's visual branches pool features of a random, "
+                "frozen backbone (train the detector first and point MODEL.WEIGHTS at it)"
             )
         if r.NUM_PERSONS < 1:
             raise ConfigError(f"MODEL.ROI_RELATION_HEAD.NUM_PERSONS={r.NUM_PERSONS}; expected >= 1")
@@ -186,8 +195,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
             if any(field not in x for x in batched_inputs):
                 raise ValueError(
                     f"SceneGraphRCNN training needs {field!r} in every input "
-                    "(RelationDatasetMapper "
-                    "output, design.md); the dataset must carry relation annotations"
+                    "(RelationDatasetMapper output, design.md); the dataset must carry relation "
+                    "annotations"
                 )
         images = self.preprocess_image(batched_inputs)
         features = self._features(images)
