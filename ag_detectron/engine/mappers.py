@@ -1,0 +1,35 @@
+"""Which dataset mapper a config uses: the relation mapper for scene-graph models, else a detection mapper.
+
+Both raise ``DatasetFormatError`` naming the file when a frame cannot be read or decoded (Detectron2's
+``DatasetMapper`` would let a bare PIL/OS error escape from a data-loader worker).
+"""
+from typing import Any, Dict
+
+from detectron2.config import CfgNode
+from detectron2.data import DatasetMapper
+
+from ..errors import DatasetFormatError
+from .evaluators import is_scene_graph_config
+
+__all__ = ["DetectionDatasetMapper", "build_ag_mapper"]
+
+
+class DetectionDatasetMapper(DatasetMapper):
+    """Detectron2's ``DatasetMapper`` (boxes only) with a clear error for undecodable frames."""
+
+    def __call__(self, dataset_dict: Dict[str, Any]) -> Dict[str, Any]:
+        try:
+            return super().__call__(dataset_dict)
+        except (OSError, SyntaxError) as e:  # what PIL raises for missing, truncated or corrupt files
+            raise DatasetFormatError(
+                f"{dataset_dict['file_name']}: cannot read or decode the image ({type(e).__name__}: {e})"
+            ) from e
+
+
+def build_ag_mapper(cfg: CfgNode, is_train: bool):
+    """The mapper for ``cfg``: ``RelationDatasetMapper`` (scene graph) or :class:`DetectionDatasetMapper`."""
+    if is_scene_graph_config(cfg):
+        from ..data import RelationDatasetMapper
+
+        return RelationDatasetMapper(cfg, is_train=is_train)
+    return DetectionDatasetMapper(cfg, is_train=is_train)

@@ -1,0 +1,56 @@
+"""Helpers for engine tests: a tiny registered Action Genome dataset and a frozen test config.
+
+The dataset is the data owner's release-format fixture (``ag_detectron.utils.ag_fixtures``: 6 train and
+4 test frames of 480x270 noise images) written under a temporary root and registered with the real
+loader, so train/eval run through exactly the code paths of a real dataset.
+"""
+import os
+from typing import Dict, Sequence, Tuple
+
+from detectron2.config import CfgNode, get_cfg
+from detectron2.data import DatasetCatalog
+
+from ..config import add_ag_config
+from ..data.datasets import register_action_genome
+from ..modeling.relation_heads.freq_prior import compute_predicate_counts, save_predicate_counts
+
+__all__ = ["CONFIG_DIR", "register_tiny_ag", "tiny_config", "write_tiny_stats"]
+
+CONFIG_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "configs"))
+
+
+def register_tiny_ag(root: str, prefix: str) -> Tuple[str, str]:
+    """Write the fixture under ``root`` and register ``<prefix>_train`` / ``<prefix>_test`` (idempotent)."""
+    from ..utils.ag_fixtures import make_ag_annotations, write_ag_root
+
+    names = (f"{prefix}_train", f"{prefix}_test")
+    if not os.path.exists(os.path.join(root, "annotations", "person_bbox.pkl")):
+        persons, objects = make_ag_annotations()
+        write_ag_root(root, persons, objects, images=True)
+    for name, split in zip(names, ("train", "test")):
+        if name not in DatasetCatalog.list():
+            register_action_genome(name, root, split)
+    return names
+
+
+def write_tiny_stats(path: str, dataset_names: Sequence[str]) -> str:
+    """Write the predicate-count file of ``dataset_names`` (what tools/compute_predicate_stats.py does)."""
+    from ..data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+
+    dicts = [d for n in dataset_names for d in DatasetCatalog.get(n)]
+    counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), len(PREDICATE_CLASSES))
+    save_predicate_counts(path, counts, list(OBJECT_CLASSES), list(PREDICATE_CLASSES), [3, 6, 17], list(dataset_names))
+    return path
+
+
+def tiny_config(config_file: str, overrides: Dict[str, object] = None) -> CfgNode:
+    """``get_cfg → add_ag_config → merge_from_file(configs/<config_file>) → overrides``, frozen."""
+    cfg = get_cfg()
+    add_ag_config(cfg)
+    cfg.merge_from_file(os.path.join(CONFIG_DIR, config_file))
+    opts = []
+    for k, v in (overrides or {}).items():
+        opts += [k, v]
+    cfg.merge_from_list(opts)
+    cfg.freeze()
+    return cfg

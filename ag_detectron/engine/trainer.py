@@ -1,0 +1,104 @@
+"""``Trainer``: Detectron2's ``DefaultTrainer`` with Action Genome loaders and evaluators.
+
+Differences from ``DefaultTrainer`` (nothing else is overridden):
+
+- ``build_train_loader`` / ``build_test_loader`` use the ``RelationDatasetMapper`` for scene-graph
+  configs (:func:`~ag_detectron.engine.evaluators.is_scene_graph_config`) and Detectron2's
+  ``DatasetMapper`` for detectors; a scene-graph config on frames without ``relations`` is a
+  ``ConfigError`` raised before training starts.
+- ``build_evaluator`` dispatches on ``metadata.evaluator_type`` (:func:`build_ag_evaluator`).
+- Multi-process training on CPU (gloo): ``DistributedDataParallel`` of a CPU module must get
+  ``device_ids=None`` (Detectron2 passes ``[local_rank]``, which only CUDA modules accept), and
+  ``find_unused_parameters=True`` because a scene-graph model leaves mode-specific branches unused.
+"""
+import logging
+import weakref
+from typing import List
+
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import CfgNode
+from detectron2.data import (
+    build_detection_test_loader,
+    build_detection_train_loader,
+    get_detection_dataset_dicts,
+)
+from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase
+from detectron2.engine.defaults import create_ddp_model
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
+
+from ..errors import ConfigError
+from .evaluators import build_ag_evaluator, is_scene_graph_config
+from .mappers import build_ag_mapper
+
+__all__ = ["Trainer", "check_relation_annotations"]
+
+logger = logging.getLogger(__name__)
+
+
+def check_relation_annotations(dataset_dicts: List[dict], dataset_names) -> None:
+    """Raise ``ConfigError`` if any frame dict lacks the ``relations`` field (design.md).
+
+    Args:
+        dataset_dicts: frame dicts about to be fed to a scene-graph model.
+        dataset_names: the dataset names they came from (for the message).
+    """
+    missing = [d.get("image_id", d.get("file_name", "?")) for d in dataset_dicts if "relations" not in d]
+    if missing:
+        raise ConfigError(
+            f"DATASETS: {len(missing)} of {len(dataset_dicts)} frames of {tuple(dataset_names)} have no "
+            f"'relations' field (first: {missing[0]!r}); a scene-graph config "
+            "(MODEL.META_ARCHITECTURE=SceneGraphRCNN) needs relation annotations. Use an Action Genome "
+            "dataset (evaluator_type 'ag_relation') or a detection config."
+        )
+
+
+class Trainer(DefaultTrainer):
+    """``DefaultTrainer`` for ag_detectron configs (detectors and scene-graph models alike)."""
+
+    def __init__(self, cfg: CfgNode):
+        # Same construction order as DefaultTrainer.__init__; only the DDP wrapping differs.
+        TrainerBase.__init__(self)
+        if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
+            setup_logger()
+        cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
+        model = self.build_model(cfg)
+        optimizer = self.build_optimizer(cfg, model)
+        data_loader = self.build_train_loader(cfg)
+        ddp_kwargs = {"broadcast_buffers": False, "find_unused_parameters": True}
+        if cfg.MODEL.DEVICE == "cpu":
+            ddp_kwargs["device_ids"] = None
+        model = create_ddp_model(model, **ddp_kwargs)
+        trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
+        self._trainer = trainer_cls(model, data_loader, optimizer)
+        self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.start_iter = 0
+        self.max_iter = cfg.SOLVER.MAX_ITER
+        self.cfg = cfg
+        self.register_hooks(self.build_hooks())
+
+    @classmethod
+    def build_train_loader(cls, cfg: CfgNode):
+        if not is_scene_graph_config(cfg):
+            return build_detection_train_loader(cfg, mapper=build_ag_mapper(cfg, True))
+        dataset = get_detection_dataset_dicts(
+            cfg.DATASETS.TRAIN,
+            filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,
+            min_keypoints=0,
+            proposal_files=None,
+        )
+        check_relation_annotations(dataset, cfg.DATASETS.TRAIN)
+        return build_detection_train_loader(cfg, mapper=build_ag_mapper(cfg, True), dataset=dataset)
+
+    @classmethod
+    def build_test_loader(cls, cfg: CfgNode, dataset_name: str):
+        if is_scene_graph_config(cfg):
+            dataset = get_detection_dataset_dicts([dataset_name], filter_empty=False)
+            check_relation_annotations(dataset, [dataset_name])
+            return build_detection_test_loader(dataset, mapper=build_ag_mapper(cfg, False))
+        return build_detection_test_loader(cfg, dataset_name, mapper=build_ag_mapper(cfg, False))
+
+    @classmethod
+    def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_folder: str = None):
+        return build_ag_evaluator(cfg, dataset_name, output_folder)

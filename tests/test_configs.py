@@ -1,0 +1,90 @@
+"""Every YAML under configs/ merges into ``get_cfg() + add_ag_config`` and builds its model (CPU)."""
+import glob
+import os
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+from detectron2.config import get_cfg
+from detectron2.modeling import build_model
+
+import ag_detectron.modeling  # noqa: F401  (registration)
+from ag_detectron.config import add_ag_config
+from ag_detectron.data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+from ag_detectron.engine import is_scene_graph_config
+from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
+ALL_CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, "**", "*.yaml"), recursive=True))
+LEAF_CONFIGS = [p for p in ALL_CONFIGS if not os.path.basename(p).startswith("Base-")]
+
+
+def load_config(path: str, stats_file: str):
+    cfg = get_cfg()
+    add_ag_config(cfg)
+    cfg.merge_from_file(path)
+    cfg.MODEL.DEVICE = "cpu"
+    cfg.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = stats_file
+    return cfg
+
+
+class TestConfigs(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        rng = np.random.default_rng(0)
+        counts = rng.integers(0, 5, size=(len(OBJECT_CLASSES), len(PREDICATE_CLASSES)))
+        cls.stats_file = os.path.join(cls._tmp.name, "stats.json")
+        save_predicate_counts(
+            cls.stats_file,
+            PredicateCounts(counts.max(axis=1) + 1, counts),
+            list(OBJECT_CLASSES),
+            list(PREDICATE_CLASSES),
+            [3, 6, 17],
+            ["test"],
+        )
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def test_expected_configs_exist(self):
+        names = {os.path.relpath(p, CONFIG_DIR) for p in ALL_CONFIGS}
+        for mode in ("predcls", "sgcls", "sgdet"):
+            self.assertIn(f"AG-SceneGraph/reldn_R_101_FPN_{mode}.yaml", names)
+            self.assertIn(f"AG-SceneGraph/freq_prior_{mode}.yaml", names)
+        self.assertIn("AG-Detection/faster_rcnn_R_101_FPN_ag.yaml", names)
+        self.assertIn("AG-Detection/faster_rcnn_R_101_C4_ag.yaml", names)
+        self.assertTrue(any(n.startswith("quick_schedules/") for n in names))
+        self.assertTrue(any(n.startswith("Synthetic/faster_rcnn_") for n in names))
+
+    def test_leaves_are_thin(self):
+        for path in LEAF_CONFIGS:
+            with open(path) as f:
+                text = f.read()
+            self.assertIn("_BASE_", text, path)
+            keys = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            self.assertLessEqual(len(keys), 25, f"{path}: a leaf should override a few keys")
+
+    def test_output_dirs_unique(self):
+        dirs = {}
+        for path in LEAF_CONFIGS:
+            out = load_config(path, self.stats_file).OUTPUT_DIR
+            self.assertNotIn(out, dirs, f"{path} and {dirs.get(out)} share OUTPUT_DIR {out}")
+            dirs[out] = path
+
+    def test_every_config_builds(self):
+        torch.manual_seed(0)
+        for path in ALL_CONFIGS:
+            with self.subTest(config=os.path.relpath(path, CONFIG_DIR)):
+                cfg = load_config(path, self.stats_file)
+                model = build_model(cfg)
+                self.assertEqual(cfg.MODEL.ROI_HEADS.NUM_CLASSES, len(OBJECT_CLASSES))
+                if is_scene_graph_config(cfg):
+                    self.assertTrue(hasattr(model, "relation_head"), path)
+                del model
+
+
+if __name__ == "__main__":
+    unittest.main()

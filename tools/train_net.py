@@ -1,0 +1,81 @@
+#!/usr/bin/env python
+"""Train or evaluate an ag_detectron model (Faster R-CNN detector or scene-graph model) from a config.
+
+Examples (see README "Training" / "Evaluation"):
+
+    python tools/train_net.py --config-file configs/Synthetic/faster_rcnn_R_18_FPN_synth.yaml
+    python tools/train_net.py --config-file configs/Synthetic/reldn_R_18_FPN_predcls_synth.yaml \
+        --eval-only MODEL.WEIGHTS output/reldn_predcls/model_final.pth
+    python tools/train_net.py --num-gpus 2 --config-file ... MODEL.DEVICE cpu   # 2 CPU processes (gloo)
+
+Evaluators follow the test dataset's ``metadata.evaluator_type`` (``ag_detectron.engine.evaluators``).
+"""
+import logging
+
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import CfgNode, get_cfg
+from detectron2.engine import default_argument_parser, default_setup
+from detectron2.evaluation import verify_results
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
+
+import ag_detectron.data  # noqa: F401  (registration: datasets)
+import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
+from ag_detectron.config import add_ag_config
+from ag_detectron.engine import Trainer, launch
+
+logger = logging.getLogger("ag_detectron")
+
+
+def load_config(args) -> CfgNode:
+    """``get_cfg → add_ag_config → merge_from_file → merge_from_list → freeze``."""
+    cfg = get_cfg()
+    add_ag_config(cfg)
+    cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    cfg.freeze()
+    return cfg
+
+
+def setup(args) -> CfgNode:
+    """Load the config and set up logging, seeds and the output directory (``default_setup``)."""
+    cfg = load_config(args)
+    default_setup(cfg, args)
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="ag_detectron")
+    return cfg
+
+
+def main(args):
+    cfg = setup(args)
+    if args.eval_only:
+        model = Trainer.build_model(cfg)
+        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+            cfg.MODEL.WEIGHTS, resume=args.resume
+        )
+        results = Trainer.test(cfg, model)
+        if comm.is_main_process():
+            verify_results(cfg, results)
+        return results
+    trainer = Trainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    return trainer.train()
+
+
+def invoke_main() -> None:
+    args = default_argument_parser().parse_args()
+    # CPU processes talk over gloo; GPUs over NCCL (ag_detectron.engine.launch).
+    backend = "gloo" if load_config(args).MODEL.DEVICE == "cpu" else None
+    print("Command Line Args:", args)
+    launch(
+        main,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+        backend=backend,
+    )
+
+
+if __name__ == "__main__":
+    invoke_main()
