@@ -9,6 +9,7 @@ __all__ = [
     "add_ag_dataset_config",
     "add_relation_head_config",
     "add_relation_eval_config",
+    "add_charades_eval_config",
 ]
 
 
@@ -115,8 +116,17 @@ def add_relation_eval_config(cfg: CN) -> None:
     _C.TEST.RELATION.SEMI_THRESH = 0.9
 
 
+def add_charades_eval_config(cfg: CN) -> None:
+    """``TEST.CHARADES.*``: Charades video-level mAP (evaluation_protocol.md §4, docs/evaluation.md)."""
+    _C = cfg
+    _C.TEST.CHARADES = CN()
+    # How the views/clips of one video are combined before scoring: "max" (SlowFast/LFB) or "mean".
+    _C.TEST.CHARADES.AGGREGATION = "max"
+
+
 def add_ag_config(cfg: CN) -> None:
     """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
     add_ag_dataset_config(cfg)
     add_relation_head_config(cfg)
     add_relation_eval_config(cfg)
+    add_charades_eval_config(cfg)

@@ -9,8 +9,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from ag_detectron.evaluation.relation_inputs import FramePrediction, frame_ground_truth
 from ag_detectron.evaluation.relation_metrics import evaluate_relations, video_mean
+from ag_detectron.evaluation.synthetic import random_case
 
 NUM = 26
 OTHER = 18
@@ -146,52 +146,6 @@ def ref_evaluate(gts, preds, constraint, topk, iou_thresh=0.5, semi=0.9, num_pre
         "frame_recall": np.array(frame_rec),
     }
     return out
-
-
-def random_case(rng, num_frames, mode, zeros=False):
-    """Random AG-like frames: GT per frame and PredCls- or SGDet-style predictions."""
-    gts, preds, vids = [], [], []
-    for f in range(num_frames):
-        n = int(rng.integers(1, 6))
-        size = rng.uniform(20, 200, size=(n + 1, 2))
-        xy = rng.uniform(0, 400, size=(n + 1, 2))
-        boxes = np.concatenate([xy, xy + size], axis=1)
-        classes = rng.integers(1, 6, size=n)
-        gt = frame_ground_truth(
-            boxes[0], boxes[1:], classes,
-            attention=rng.integers(0, 3, size=n),
-            spatial=[rng.choice(6, size=rng.integers(0, 3)) for _ in range(n)],  # may repeat
-            contacting=[rng.choice(17, size=rng.integers(0, 3)) for _ in range(n)],
-        )
-        if mode == "predcls":
-            pboxes, pcls, pscore = gt.boxes.copy(), gt.classes.copy(), np.ones(n + 1)
-            pairs = np.stack([np.zeros(n, int), np.arange(1, n + 1)], axis=1)
-        else:
-            m = n + int(rng.integers(0, 6))
-            jitter = rng.normal(0, 12, size=(m + 1, 4))
-            base = np.concatenate([gt.boxes, gt.boxes[rng.integers(0, n + 1, size=m - n)]])
-            pboxes = base + jitter
-            pboxes[:, 2:] = np.maximum(pboxes[:, 2:], pboxes[:, :2])
-            pcls = np.concatenate([[0], rng.integers(1, 6, size=m)])
-            pscore = rng.uniform(0.05, 1, size=m + 1)
-            num_pairs = int(rng.integers(0, 3 * m + 1))
-            objs = rng.integers(1, m + 1, size=num_pairs)
-            pairs = np.stack([np.zeros(num_pairs, int), objs], axis=1)
-        P = len(pairs)
-        att = rng.dirichlet(np.ones(3), size=P)
-        spa = rng.uniform(0, 1, size=(P, 6))
-        con = rng.uniform(0, 1, size=(P, 17))
-        if zeros and P:
-            spa[rng.uniform(size=spa.shape) < 0.3] = 0.0
-            con[rng.uniform(size=con.shape) < 0.3] = 0.0
-            att[rng.uniform(size=P) < 0.2] = [0.0, 0.0, 1.0]
-        pred = FramePrediction(pboxes, pcls, pscore, pairs, att, spa, con)
-        if mode == "sgdet" and rng.uniform() < 0.05:
-            pred = None
-        gts.append(gt)
-        preds.append(pred)
-        vids.append(f"v{f // 4}")
-    return gts, preds, vids
 
 
 class TestAgainstReference(unittest.TestCase):
