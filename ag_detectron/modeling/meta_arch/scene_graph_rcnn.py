@@ -167,10 +167,11 @@ class SceneGraphRCNN(GeneralizedRCNN):
     def _init_head_from_detector(self, state_dict, prefix, *args) -> None:
         """Load-state-dict pre-hook: copy detector box-head weights into the relation head's
         branches when the incoming state dict has the former but none of the latter."""
-        if not self.init_from_box_head:
+        init_map = getattr(self.relation_head, "init_map", None)
+        if not self.init_from_box_head or init_map is None:
             return
         own = self.state_dict()
-        for src, dsts in self.relation_head.init_map().items():
+        for src, dsts in init_map().items():
             src_keys = [k for k in state_dict if k.startswith(prefix + src)]
             if not src_keys:
                 continue
@@ -262,6 +263,11 @@ class SceneGraphRCNN(GeneralizedRCNN):
 
     # ---------------------------------------------------------------- helpers
     def _features(self, images: ImageList) -> Dict[str, torch.Tensor]:
+        """Backbone features; skipped (``{}``) in predcls when the head uses no image features."""
+        if self.mode is RelationMode.PREDCLS and not getattr(
+            self.relation_head, "uses_features", True
+        ):
+            return {}
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_detector):
             return self.backbone(images.tensor)
 

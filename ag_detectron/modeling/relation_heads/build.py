@@ -21,6 +21,8 @@ backbone's ``Dict[str, ShapeSpec]``. It must be an ``nn.Module`` whose
 ``class_probs``), one ``(P_i, 2)`` long tensor of (subject, object) indices per image and, in
 training, the concatenated :class:`~ag_detectron.modeling.relation_heads.sampling.PairTargets`;
 it returns a loss dict in training and a list of ``relations`` ``Instances`` (design.md) in eval.
+Optional attributes: ``uses_features`` (bool; False lets predcls skip the backbone) and
+``init_map()`` (detector state-dict prefixes that initialise head branches).
 """
 
 

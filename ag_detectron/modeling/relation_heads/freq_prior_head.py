@@ -73,6 +73,11 @@ class FrequencyPriorHead(nn.Module):
             "freq_soft": r.FREQ_SOFT,
         }
 
+    @property
+    def uses_features(self) -> bool:
+        """False: predcls skips the backbone for this head."""
+        return False
+
     def init_map(self) -> Dict[str, List[str]]:
         """No branch is initialised from the detector."""
         return {}

@@ -155,6 +155,11 @@ class RelDNHead(nn.Module):
             "contrastive_margins": tuple(r.RELDN.CONTRASTIVE_MARGINS),
         }
 
+    @property
+    def uses_features(self) -> bool:
+        """Whether the head pools image features (False with ``USE_VISUAL=False``)."""
+        return self.pair_features is not None
+
     def init_map(self) -> Dict[str, List[str]]:
         """``{detector prefix: [relation-head prefixes]}``: initialise the branch heads from the
         detector's box head (used by ``SceneGraphRCNN`` when loading a detector-only checkpoint)."""
