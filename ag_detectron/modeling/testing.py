@@ -9,7 +9,7 @@ from detectron2.structures import Boxes, Instances
 
 from ag_detectron.config import add_ag_config
 
-__all__ = ["tiny_scene_graph_cfg", "make_relation_input"]
+__all__ = ["tiny_scene_graph_cfg", "make_relation_input", "default_frame"]
 
 
 def tiny_scene_graph_cfg(

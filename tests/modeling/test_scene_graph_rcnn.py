@@ -278,16 +278,22 @@ class TestSGDet(unittest.TestCase):
 
 
 class TestC4(unittest.TestCase):
-    def test_predcls_and_sgcls(self):
-        for mode in ("predcls", "sgcls"):
-            model = _build(tiny_scene_graph_cfg(mode, c4=True))
+    def test_all_modes(self):
+        for mode in ("predcls", "sgcls", "sgdet"):
+            cfg = tiny_scene_graph_cfg(mode, c4=True)
+            cfg.MODEL.ROI_RELATION_HEAD.SUPPLY_GT = True
+            model = _build(cfg)
+            _bias_detector(model, 3.0)
             losses = _train_step(model, [default_frame(0)])
             self.assertTrue(all(torch.isfinite(v) for v in losses.values()), mode)
             sum(losses.values()).backward()
             model.eval()
             with torch.no_grad():
                 out = model([default_frame(0)])[0]
-            self.assertEqual(out["relations"].contacting_scores.shape, (2, 17))
+            rel, inst = out["relations"], out["instances"]
+            persons = int((inst.pred_classes == 0).sum())
+            self.assertEqual(len(rel), persons * (len(inst) - persons), mode)
+            self.assertEqual(rel.contacting_scores.shape[1], 17)
 
 
 class TestConfigErrors(unittest.TestCase):
