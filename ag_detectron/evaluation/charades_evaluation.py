@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from detectron2.config import configurable
+from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
@@ -49,12 +49,12 @@ def _scores_of(output: Any) -> np.ndarray:
 class CharadesEvaluator(DatasetEvaluator):
     """Charades mAP over videos; several views of one video are aggregated before scoring."""
 
-    @configurable
     def __init__(
         self,
         dataset_name: str,
+        cfg: Optional[CfgNode] = None,
         *,
-        aggregation: str = "max",
+        aggregation: Optional[str] = None,
         distributed: bool = True,
         output_dir: Optional[str] = None,
         num_report: int = 5,
@@ -62,11 +62,15 @@ class CharadesEvaluator(DatasetEvaluator):
         """
         Args:
             dataset_name: a registered Charades split (video dicts with ``video_id``, ``labels``).
+            cfg: optional config; ``TEST.CHARADES.AGGREGATION`` is used unless ``aggregation``
+                is given.
             aggregation: "max" (default; SlowFast / LFB) or "mean" over the views of a video.
             distributed: gather from all processes.
             output_dir: where ``charades_results.json`` and ``charades_per_class_ap.png`` go.
             num_report: how many top and bottom classes to print.
         """
+        if aggregation is None:
+            aggregation = cfg.TEST.CHARADES.AGGREGATION if cfg is not None else "max"
         if aggregation not in ("max", "mean"):
             raise ConfigError(f"TEST.CHARADES.AGGREGATION={aggregation!r}; expected 'max' or 'mean'")
         self._dataset_name = dataset_name
@@ -76,14 +80,6 @@ class CharadesEvaluator(DatasetEvaluator):
         self._num_report = num_report
         self._metadata = MetadataCatalog.get(dataset_name)
         self._views: List[tuple] = []
-
-    @classmethod
-    def from_config(cls, cfg, dataset_name: str, output_dir: Optional[str] = None) -> Dict[str, Any]:
-        return {
-            "dataset_name": dataset_name,
-            "aggregation": cfg.TEST.CHARADES.AGGREGATION,
-            "output_dir": output_dir,
-        }
 
     def reset(self) -> None:
         self._views = []

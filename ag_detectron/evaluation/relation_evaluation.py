@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tabulate import tabulate
 
-from detectron2.config import configurable
+from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.structures import BoxMode
@@ -86,66 +86,83 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
     in original image coordinates (design.md), probabilities not logits.
     """
 
-    @configurable
     def __init__(
         self,
         dataset_name: str,
+        cfg: Optional[CfgNode] = None,
         *,
-        mode: str,
-        topk: Sequence[int] = DEFAULT_TOPK,
-        constraints: Sequence[str] = CONSTRAINTS,
-        iou_thresh: float = 0.5,
-        semi_thresh: float = 0.9,
-        num_predicates: int = 26,
+        mode: Optional[str] = None,
+        topk: Optional[Sequence[int]] = None,
+        constraints: Optional[Sequence[str]] = None,
+        iou_thresh: Optional[float] = None,
+        semi_thresh: Optional[float] = None,
+        num_predicates: Optional[int] = None,
         distributed: bool = True,
         output_dir: Optional[str] = None,
     ) -> None:
         """
         Args:
             dataset_name: a registered AG dataset (``DatasetCatalog`` dicts with ``image_id``).
-            mode: "predcls" | "sgcls" | "sgdet"; in PredCls every object score is taken as 1.
-            topk: recall cut-offs K.
-            constraints: subset of ("with", "semi", "no", "ag_paper").
-            iou_thresh: IoU threshold (legacy +1 IoU, inclusive).
-            semi_thresh: "semi" threshold (strict >).
-            num_predicates: 26, or 25 to drop ``other_relationship``.
+            cfg: optional config; settings not given explicitly are read from it
+                (:meth:`settings_from_config`), else the protocol defaults apply.
+            mode: "predcls" | "sgcls" | "sgdet" (required without ``cfg``); in PredCls every
+                object score is taken as 1 (evaluation_protocol.md §1.1).
+            topk: recall cut-offs K (default 10, 20, 50, 100).
+            constraints: subset of ("with", "semi", "no", "ag_paper") (default: all).
+            iou_thresh: IoU threshold (legacy +1 IoU, inclusive; default 0.5).
+            semi_thresh: "semi" threshold (strict >; default 0.9).
+            num_predicates: 26, or 25 to drop ``other_relationship`` (default: the dataset
+                metadata's ``predicate_classes`` length, else 26).
             distributed: gather records from all processes before evaluating.
             output_dir: where per-frame results, the summary and the plot are written.
         """
+        given = {
+            "mode": mode, "topk": topk, "constraints": constraints, "iou_thresh": iou_thresh,
+            "semi_thresh": semi_thresh, "num_predicates": num_predicates,
+        }  # fmt: skip
+        settings = self.settings_from_config(cfg, dataset_name) if cfg is not None else {}
+        settings.update({k: v for k, v in given.items() if v is not None})
+        meta = MetadataCatalog.get(dataset_name)
+        default_np = len(meta.predicate_classes) if meta.get("predicate_classes", None) else 26
+        mode = settings.get("mode")
+        constraints = tuple(settings.get("constraints", CONSTRAINTS))
+        num_predicates = int(settings.get("num_predicates", default_np))
         if mode not in MODES:
             raise ConfigError(f"MODEL.ROI_RELATION_HEAD.MODE={mode!r}; expected one of {MODES}")
         unknown = set(constraints) - set(CONSTRAINTS)
         if unknown:
-            raise ConfigError(f"TEST.RELATION.CONSTRAINTS: unknown {sorted(unknown)}; expected {CONSTRAINTS}")
+            raise ConfigError(
+                f"TEST.RELATION.CONSTRAINTS: unknown {sorted(unknown)}; expected {CONSTRAINTS}"
+            )
         if num_predicates not in (25, 26):
             raise ConfigError(f"num_predicates must be 25 or 26, got {num_predicates}")
         self._dataset_name = dataset_name
         self._mode = mode
-        self._topk = tuple(int(k) for k in topk)
-        self._constraints = tuple(constraints)
-        self._iou_thresh = float(iou_thresh)
-        self._semi_thresh = float(semi_thresh)
-        self._num_predicates = int(num_predicates)
+        self._topk = tuple(int(k) for k in settings.get("topk", DEFAULT_TOPK))
+        self._constraints = constraints
+        self._iou_thresh = float(settings.get("iou_thresh", 0.5))
+        self._semi_thresh = float(settings.get("semi_thresh", 0.9))
+        self._num_predicates = num_predicates
         self._distributed = distributed
         self._output_dir = output_dir
-        self._metadata = MetadataCatalog.get(dataset_name)
+        self._metadata = meta
         self._records: List[Dict[str, Any]] = []
 
-    @classmethod
-    def from_config(cls, cfg, dataset_name: str, output_dir: Optional[str] = None) -> Dict[str, Any]:
+    @staticmethod
+    def settings_from_config(cfg: CfgNode, dataset_name: str) -> Dict[str, Any]:
+        """Evaluator settings from ``cfg``: ``MODEL.ROI_RELATION_HEAD.MODE``, ``TEST.RELATION.*``
+        and the number of predicates (dataset metadata first, else ``DATASETS.AG.NUM_PREDICATES``)."""
         meta = MetadataCatalog.get(dataset_name)
         num_predicates = int(cfg.DATASETS.AG.NUM_PREDICATES)
         if meta.get("predicate_classes", None) is not None:
             num_predicates = len(meta.predicate_classes)
         return {
-            "dataset_name": dataset_name,
             "mode": cfg.MODEL.ROI_RELATION_HEAD.MODE,
-            "topk": cfg.TEST.RELATION.TOPK,
-            "constraints": cfg.TEST.RELATION.CONSTRAINTS,
+            "topk": tuple(cfg.TEST.RELATION.TOPK),
+            "constraints": tuple(cfg.TEST.RELATION.CONSTRAINTS),
             "iou_thresh": cfg.TEST.RELATION.IOU_THRESH,
             "semi_thresh": cfg.TEST.RELATION.SEMI_THRESH,
             "num_predicates": num_predicates,
-            "output_dir": output_dir,
         }
 
     def reset(self) -> None:
