@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Tuple
 
-__all__ = ["ActionClass", "ACTION_CLASSES", "action_index", "BODY_TEMPLATES", "HAND_TEMPLATES"]
+__all__ = ["ActionClass", "ACTION_CLASSES", "action_index", "BODY_TEMPLATES", "HAND_TEMPLATES", "HAND_TEMPLATE_WEIGHTS"]
 
 
 class ActionClass(NamedTuple):
@@ -36,7 +36,8 @@ BODY_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str]] = {
 HAND_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str, Tuple[str, ...]]] = {
     "hold": (
         ("book", "box", "bag", "phone/camera", "paper/notebook", "dish", "pillow", "towel", "clothes",
-         "shoe", "laptop", "medicine", "groceries", "cup/glass/bottle", "food", "sandwich"),
+         "shoe", "laptop", "medicine", "groceries", "cup/glass/bottle", "food", "sandwich", "broom",
+         "vacuum"),
         "Holding a {}",
         ("stand", "sit", "lean"),
     ),
@@ -55,12 +56,20 @@ HAND_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str, Tuple[str, ...]]] = {
     "wipe": (("table", "window", "mirror"), "Wiping a {} with a towel", ("stand",)),
     "write": (("paper/notebook",), "Writing on a {}", ("stand", "sit")),
     "watch": (
-        ("television", "window", "picture", "mirror", "light"),
+        ("television", "window", "picture", "mirror", "light", "shelf"),
         "Looking at a {}",
         ("stand", "sit", "lie", "lean"),
     ),
     "putaway": (("refrigerator", "closet/cabinet"), "Putting something into a {}", ("stand",)),
 }
+
+
+# relative frequency of each hand template when one is drawn for a posture window
+HAND_TEMPLATE_WEIGHTS: Dict[str, float] = {
+    "hold": 1.6, "drink": 1.0, "eat": 1.0, "touch": 1.2, "twist": 1.0, "wear": 1.2, "backpack": 0.8,
+    "cover": 1.0, "wipe": 1.2, "write": 1.0, "watch": 1.2, "putaway": 1.0,
+}
+assert set(HAND_TEMPLATE_WEIGHTS) == set(HAND_TEMPLATES)
 
 
 def _build() -> Tuple[ActionClass, ...]:

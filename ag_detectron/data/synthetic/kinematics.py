@@ -177,7 +177,7 @@ def person_pose(video: Video, t: float) -> Optional[PersonPose]:
         joints = _standing(x, walk_phase, 0.0)
         default_facing = "right" if d > 0 else "left"
     elif seg.kind in ("stand", "lean"):
-        joints = _standing(seg.x0, None, 0.8 * d if seg.kind == "lean" else 0.0)
+        joints = _standing(seg.x0, None, 1.4 * d if seg.kind == "lean" else 0.0)
         default_facing = "front"
     elif seg.kind == "sit":
         joints = _sitting(seg.x0, seat_height(video, seg.support, "sit"), d)

@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .actions import BODY_TEMPLATES, HAND_TEMPLATES, action_index
+from .actions import BODY_TEMPLATES, HAND_TEMPLATE_WEIGHTS, HAND_TEMPLATES, action_index
 from .appearance import OBJECT_NAMES, STYLES
 from .kinematics import WALK_SPEED
 from .scene import (
@@ -374,13 +374,12 @@ def _hand_action(b: _Builder, template: str, a: float, e: float, px: float, d: i
         x = _near_x(b, tst.w, px, side) if posture == "stand" else (px + 12 if side > 0 else px - 12 - tst.w)
         if not b.floor_free(x, x + tst.w):
             return False
-        tb = b.add("table", x, GROUND_Y - tst.h, annotated=False)
+        tb = b.add("table", x, GROUND_Y - tst.h, annotated=True)
         nx = x + 4 if side > 0 else x + tst.w - 4 - st.w
         o = b.add(name, nx, GROUND_Y - tst.h - st.h, annotated=True)
         hands.append(HandSeg(a, e, "write", o))
         gaze.append(GazeSeg(a, e, _facing_toward(side)))
-        _ = tb
-        b.action(template, name, a - b.u(0.0, 0.4), e, (o,))
+        b.action(template, name, a - b.u(0.0, 0.4), e, (o, tb))
         return True
     if template == "watch":
         for _ in range(20):
@@ -462,7 +461,7 @@ def script_video(rng: np.random.Generator, vid: str, split: str) -> Video:
         _plan_carry(b)
     else:
         _plan_stand(b)
-    n_extra = int(rng.choice(3, p=[0.15, 0.45, 0.4])) if plan != "stand" else int(rng.choice([1, 2]))
+    n_extra = int(rng.choice(3, p=[0.1, 0.4, 0.5])) if plan != "stand" else int(rng.choice([1, 2]))
     _glances(b)  # before hand actions: the action's own gaze is appended later and overrides
     done, attempts = 0, 0
     while done < n_extra and attempts < 8:
@@ -474,7 +473,8 @@ def script_video(rng: np.random.Generator, vid: str, split: str) -> Video:
         templates = [t for t, spec in HAND_TEMPLATES.items() if posture in spec[2]]
         dur = min(t1 - t0, b.u(1.4, 2.8))
         a = b.u(t0, max(t0, t1 - dur))
-        template = templates[int(rng.integers(len(templates)))]
+        w = np.array([HAND_TEMPLATE_WEIGHTS[t] for t in templates])
+        template = templates[int(rng.choice(len(templates), p=w / w.sum()))]
         if _hand_action(b, template, a, a + dur, px, d, posture):
             done += 1
             b.windows.remove((t0, t1, posture, px, d))
