@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple, Tuple
 
 import numpy as np
+import torch
 
 from ag_detectron.data.datasets.ag_categories import (
     ATTENTION,
@@ -18,9 +19,10 @@ from ag_detectron.data.datasets.ag_categories import (
 )
 from ag_detectron.errors import EvaluationInputError
 
+from .ranking import rank_within_frames
 from .relation_inputs import PackedFrames
 
-__all__ = ["Emitted", "emit", "NO_CONSTRAINT_TOP", "NUM_ALL_PREDICATES"]
+__all__ = ["Emitted", "emit_ranked", "NO_CONSTRAINT_TOP", "NUM_ALL_PREDICATES"]
 
 NUM_ALL_PREDICATES = CONTACTING.stop  # 26 columns of the STTran row matrix
 NO_CONSTRAINT_TOP = 100  # cells kept per frame by the "no" constraint before matching (§1.4)
@@ -28,13 +30,14 @@ _ROWS_FOR_ZEROS = 12  # every STTran row has >= 9 structural zeros: 12 rows hold
 
 
 class Emitted(NamedTuple):
-    """Flat predictions of all frames (E entries), grouped by frame.
+    """Flat predictions of all frames (E entries), grouped by frame (for "no", the zero-score
+    filler cells are appended after all other entries).
 
     A prediction is a cell ``(r, k)`` of the STTran row matrix, with row r = block * P_f + local
     pair index (block 0 attention, 1 spatial on (object, person), 2 contacting; §1.3).
 
     Attributes:
-        frame: (E,) int64 frame id (non-decreasing).
+        frame: (E,) int64 frame id.
         pair: (E,) int64 global pair index.
         block: (E,) int64 row block in {0, 1, 2}.
         predicate: (E,) int64 global predicate id k.
@@ -69,12 +72,26 @@ def _empty() -> Emitted:
     return Emitted(z, z, z, z, np.zeros(0))
 
 
+def _row_argmax(block: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(argmax, max) of every row, lowest column on ties (like ``np.argmax``), vectorised.
+
+    Uses ``torch.max(dim=1)`` (several times faster than ``np.argmax`` on short rows); rows with
+    more than one maximal entry are recomputed with NumPy so the tie rule never depends on torch.
+    """
+    best_t, arg_t = torch.max(torch.from_numpy(block), dim=1)
+    best, arg = best_t.numpy(), arg_t.numpy()
+    tied = np.flatnonzero((block == best[:, None]).sum(axis=1) > 1)
+    if len(tied):
+        arg = arg.copy()
+        arg[tied] = block[tied].argmax(axis=1)
+    return arg, best
+
+
 def _group_argmax(block: np.ndarray, offset: int) -> Tuple[np.ndarray, np.ndarray]:
     """argmax over one group's columns of an otherwise-zero row; all-zero rows give (0, 0.0)."""
     if len(block) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    arg = block.argmax(axis=1)
-    best = np.take_along_axis(block, arg[:, None], axis=1)[:, 0]
+    arg, best = _row_argmax(block)
     k = np.where(best > 0, offset + arg, 0)
     return k.astype(np.int64), np.maximum(best, 0.0)
 
@@ -165,7 +182,7 @@ def _frame_thresholds(overall: np.ndarray, pk: PackedFrames) -> np.ndarray:
     return thr
 
 
-def _emit_no(pk: PackedFrames, num_predicates: int) -> Emitted:
+def _emit_no(pk: PackedFrames, num_predicates: int) -> Tuple[Emitted, np.ndarray]:
     """Top-100 cells of the 3P x 26 matrix per frame, zero cells included (§1.4).
 
     Only the 26 group cells of a pair can be non-zero. Frames with >= 100 positive cells emit the
@@ -187,11 +204,15 @@ def _emit_no(pk: PackedFrames, num_predicates: int) -> Emitted:
     needed = np.minimum(NO_CONSTRAINT_TOP, 3 * counts * num_predicates) - n_pos
     frames = np.nonzero(zero_regime)[0]
     zeros = _zero_cells(pk, overall, frames, needed[frames].astype(np.int64), num_predicates)
+    rank = rank_within_frames(cells.frame, cells.score, lambda i: cells.keys(pk, i))
     if len(zeros.frame) == 0:
-        return cells
+        return cells, rank
+    # zero cells rank after every positive cell of their frame, in flat (key) order
+    first = np.searchsorted(zeros.frame, zeros.frame, side="left")
+    n_cells = np.bincount(cells.frame, minlength=pk.num_frames)
+    zero_rank = n_cells[zeros.frame] + np.arange(len(zeros.frame)) - first
     merged = Emitted(*(np.concatenate([a, b]) for a, b in zip(cells, zeros)))
-    order = np.argsort(merged.frame, kind="stable")  # zero cells after the frame's positive cells
-    return Emitted(*(x[order] for x in merged))
+    return merged, np.concatenate([rank, zero_rank])
 
 
 def _zero_cells(
@@ -233,27 +254,41 @@ def _emit_ag_paper(pk: PackedFrames, num_predicates: int) -> Emitted:
     if num_predicates == NUM_ALL_PREDICATES - 1:
         rel = rel.copy()
         rel[:, OTHER_RELATIONSHIP_ID] = -1.0
-    k = rel.argmax(axis=1).astype(np.int64) if len(rel) else np.zeros(0, np.int64)
-    best = rel[np.arange(len(rel)), k]
+    if len(rel):
+        arg, best = _row_argmax(rel)
+        k = arg.astype(np.int64)
+    else:
+        k, best = np.zeros(0, np.int64), np.zeros(0)
     pairs = np.arange(len(rel), dtype=np.int64)
     score = _pair_scores(pk) * best
     return Emitted(pk.pair_frame, pairs, np.zeros(len(rel), dtype=np.int64), k, score)
 
 
-def emit(pk: PackedFrames, constraint: str, num_predicates: int = 26, semi_thresh: float = 0.9) -> Emitted:
-    """Predictions of every frame under ``constraint`` ("with" | "semi" | "no" | "ag_paper")."""
+def emit_ranked(
+    pk: PackedFrames, constraint: str, num_predicates: int = 26, semi_thresh: float = 0.9
+) -> Tuple[Emitted, np.ndarray]:
+    """Predictions of every frame under ``constraint`` and their (E,) within-frame ranks.
+
+    Args:
+        pk: packed frames.
+        constraint: "with" | "semi" | "no" | "ag_paper".
+        num_predicates: 26, or 25 (``other_relationship`` removed).
+        semi_thresh: per-cell threshold of "semi" (strict >), in [0, 1).
+    """
     if num_predicates not in (NUM_ALL_PREDICATES, NUM_ALL_PREDICATES - 1):
         raise EvaluationInputError(f"num_predicates must be 26 or 25, got {num_predicates}")
-    if constraint == "with":
-        return _emit_with(pk, num_predicates)
-    if constraint == "semi":
-        if not 0.0 <= semi_thresh < 1.0:
-            raise EvaluationInputError(f"semi_thresh must be in [0, 1), got {semi_thresh}")
-        return _emit_semi(pk, num_predicates, semi_thresh)
     if constraint == "no":
         return _emit_no(pk, num_predicates)
-    if constraint == "ag_paper":
-        return _emit_ag_paper(pk, num_predicates)
-    raise EvaluationInputError(
-        f"unknown constraint {constraint!r}; expected 'with', 'semi', 'no' or 'ag_paper'"
-    )
+    if constraint == "with":
+        em = _emit_with(pk, num_predicates)
+    elif constraint == "semi":
+        if not 0.0 <= semi_thresh < 1.0:
+            raise EvaluationInputError(f"semi_thresh must be in [0, 1), got {semi_thresh}")
+        em = _emit_semi(pk, num_predicates, semi_thresh)
+    elif constraint == "ag_paper":
+        em = _emit_ag_paper(pk, num_predicates)
+    else:
+        raise EvaluationInputError(
+            f"unknown constraint {constraint!r}; expected 'with', 'semi', 'no' or 'ag_paper'"
+        )
+    return em, rank_within_frames(em.frame, em.score, lambda i: em.keys(pk, i))

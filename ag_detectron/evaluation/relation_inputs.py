@@ -223,9 +223,15 @@ def _validate_packed(pk: "PackedFrames", box_frame: np.ndarray, pbox_frame: np.n
 
 
 def _arr(x, dtype, ncols: Optional[int]) -> np.ndarray:
-    """``np.asarray`` with empty inputs reshaped to ``(0, ncols)`` (or ``(0,)``)."""
-    a = np.asarray(x, dtype=dtype)
+    """``np.asarray`` with empty inputs reshaped to ``(0, ncols)`` (or ``(0,)``).
+
+    Non-empty arrays keep their dtype (cast once after concatenation, exactly for float32).
+    """
+    if type(x) is np.ndarray and x.size:
+        return x
+    a = np.asarray(x)
     if a.size == 0:
+        a = a.astype(dtype)
         a = a.reshape((0,) if ncols is None else (0, ncols))
     return a
 
@@ -301,14 +307,10 @@ def pack_frames(
             raise EvaluationInputError(
                 f"pair_idx points at an absent predicted box: {_first_frame(bad, pair_frame)}"
             )
-    rel = np.concatenate(
-        [
-            _cat([p.attention for p in preds], (0, 3), np.float64),
-            _cat([p.spatial for p in preds], (0, 6), np.float64),
-            _cat([p.contacting for p in preds], (0, 17), np.float64),
-        ],
-        axis=1,
-    )
+    rel = np.empty((len(pairs), CONTACTING.stop), dtype=np.float64)
+    for group, field in zip((ATTENTION, SPATIAL, CONTACTING), ("attention", "spatial", "contacting")):
+        if len(pairs):
+            np.concatenate([getattr(p, field) for p in preds], out=rel[:, group.start : group.stop])
     pk = PackedFrames(
         num_frames=num,
         gt_boxes=_cat([g.boxes for g in gts], (0, 4), np.float64),

@@ -1,0 +1,51 @@
+"""Per-frame ranking of predictions: score descending, exact ties broken by an emission key."""
+from typing import Callable
+
+import numpy as np
+
+from ag_detectron.errors import EvaluationInputError
+
+__all__ = ["rank_within_frames"]
+
+
+def rank_within_frames(
+    frame: np.ndarray, score: np.ndarray, key_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """(E,) 0-based rank of each prediction within its frame: ``score`` descending, ties by key.
+
+    Args:
+        frame: (E,) grouped (non-decreasing) frame ids.
+        score: (E,) scores.
+        key_of: maps an index array to the tie-break keys of those entries (any shape).
+
+    Frames are bucketed by prediction count; each bucket is one dense row-wise stable argsort on
+    the score. Rows with exact ties that come out of key order are re-sorted by ``(-score, key)``.
+    """
+    num = len(frame)
+    rank = np.empty(num, dtype=np.int64)
+    if num == 0:
+        return rank
+    if np.any(frame[1:] < frame[:-1]):
+        raise EvaluationInputError("rank_within_frames: predictions must be grouped by frame")
+    starts = np.flatnonzero(np.r_[True, frame[1:] != frame[:-1]])
+    counts = np.diff(np.r_[starts, num])
+    for n in np.unique(counts):
+        first = starts[counts == n]
+        idx = first[:, None] + np.arange(n)[None, :]  # (Fb, n)
+        neg = -score[idx]
+        perm = np.argsort(neg, axis=1, kind="stable")
+        if n > 1:
+            s_sorted = np.take_along_axis(neg, perm, axis=1)
+            tied = (s_sorted[:, 1:] == s_sorted[:, :-1]).any(axis=1)
+            if tied.any():
+                rows = np.flatnonzero(tied)
+                keys = key_of(idx[rows])
+                k_sorted = np.take_along_axis(keys, perm[rows], axis=1)
+                eq = s_sorted[rows, 1:] == s_sorted[rows, :-1]
+                bad = rows[(eq & (k_sorted[:, 1:] < k_sorted[:, :-1])).any(axis=1)]
+                if len(bad):
+                    perm[bad] = np.lexsort((key_of(idx[bad]), neg[bad]), axis=1)
+        ranks = np.empty_like(perm)
+        np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(n), perm.shape), axis=1)
+        rank[idx] = ranks
+    return rank
