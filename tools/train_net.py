@@ -3,8 +3,8 @@
 
 Examples (see README "Training" / "Evaluation"):
 
-    python tools/train_net.py --config-file configs/Synthetic/faster_rcnn_R_18_FPN_synth.yaml
-    python tools/train_net.py --config-file configs/Synthetic/reldn_R_18_FPN_predcls_synth.yaml \
+    python tools/train_net.py --config-file configs/Synthetic/faster_rcnn_R_50n_FPN_synth.yaml
+    python tools/train_net.py --config-file configs/Synthetic/reldn_R_50n_FPN_predcls_synth.yaml \
         --eval-only MODEL.WEIGHTS output/reldn_predcls/model_final.pth
     python tools/train_net.py --num-gpus 2 --config-file ... MODEL.DEVICE cpu   # 2 CPU processes (gloo)
 

@@ -53,7 +53,7 @@ def _relation_evaluator(cfg: CfgNode, dataset_name: str, output_dir: str) -> Dat
     # Imported lazily: the evaluation package is only needed for scene-graph configs.
     from ..evaluation import ActionGenomeRelationEvaluator
 
-    return ActionGenomeRelationEvaluator(cfg, dataset_name, output_dir=output_dir)
+    return ActionGenomeRelationEvaluator(dataset_name, cfg=cfg, output_dir=output_dir)
 
 
 def build_ag_evaluator(
@@ -98,7 +98,7 @@ def build_ag_evaluator(
     elif evaluator_type == "charades":
         from ..evaluation import CharadesEvaluator
 
-        evaluators.append(CharadesEvaluator(dataset_name, output_dir=output_dir))
+        evaluators.append(CharadesEvaluator(dataset_name, cfg=cfg, output_dir=output_dir))
     else:
         raise ConfigError(
             f"DATASETS.TEST: dataset {dataset_name!r} has metadata.evaluator_type={evaluator_type!r}; "
