@@ -86,3 +86,17 @@ class TestCache(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestColumnar(unittest.TestCase):
+    def test_roundtrip_every_variant(self):
+        from ag_detectron.data.datasets.ag_columnar import decode_frames, encode_frames
+
+        with tempfile.TemporaryDirectory() as root:
+            persons, objects = make_ag_annotations()
+            write_ag_root(root, persons, objects)
+            for split in ("train", "test", "all"):
+                for kw in ({}, {"visible_only": False}, {"num_predicates": 25, "min_box_short_edge": 16}):
+                    dicts, _ = load_action_genome_with_counts(root, split, use_cache=False, **kw)
+                    self.assertEqual(decode_frames(encode_frames(dicts)), dicts)
+            self.assertEqual(decode_frames(encode_frames([])), [])

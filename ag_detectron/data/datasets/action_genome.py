@@ -11,15 +11,17 @@ Options and presets: :mod:`.ag_options`. Parsing and validation: :mod:`.ag_parse
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from . import ag_categories as C
+from .ag_columnar import decode_frames, encode_frames
 from .ag_options import AGLoadOptions, resolve_load_options
 from .ag_parse import annotation_paths, parse_action_genome
 from .cache import cache_path, load_cached, save_cached
@@ -34,7 +36,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-LOADER_VERSION = 1  # bump when the dict format or parsing changes: invalidates every cache file
+LOADER_VERSION = 2  # bump when the dict format or parsing changes: invalidates every cache file
 
 
 def ag_predicate_metadata(num_predicates: int = 26) -> Dict[str, Any]:
@@ -46,6 +48,17 @@ def ag_predicate_metadata(num_predicates: int = 26) -> Dict[str, Any]:
         start, stop = groups["contacting"]
         groups["contacting"] = (start, stop - 1)
     return {"predicate_classes": preds, "predicate_groups": groups}
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _summary(root: str, split: str, opts: AGLoadOptions, counts: Dict[str, int]) -> str:
@@ -83,21 +96,16 @@ def load_action_genome_with_counts(
     params = {"version": LOADER_VERSION, "root": root, "split": split, "options": opts._asdict()}
     path = cache_path(f"ag_{split}", sources, params, cache_dir) if use_cache else None
     start = time.perf_counter()
-    cached = load_cached(path) if path else None
-    if cached is not None:
-        dicts, counts = cached
-        logger.info(f"Loaded {len(dicts)} Action Genome frames from cache {path} in {time.perf_counter() - start:.2f} s")
-    else:
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # millions of small containers; cyclic GC adds seconds and frees nothing here
-        try:
+    with _gc_paused():  # millions of small containers: cyclic GC passes would add seconds, free nothing
+        cached = load_cached(path) if path else None
+        if cached is not None:
+            dicts, counts = decode_frames(cached["frames"]), cached["counts"]
+            logger.info(f"Loaded {len(dicts)} Action Genome frames from cache {path} in {time.perf_counter() - start:.2f} s")
+        else:
             dicts, counts = parse_action_genome(root, split, opts)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        logger.info(f"Parsed Action Genome {split} in {time.perf_counter() - start:.2f} s")
-        if path:
-            save_cached(path, (dicts, counts))
+            logger.info(f"Parsed Action Genome {split} in {time.perf_counter() - start:.2f} s")
+            if path:
+                save_cached(path, {"frames": encode_frames(dicts), "counts": counts})
     logger.info(_summary(root, split, opts, counts))
     if counts["clipped_boxes"]:
         logger.warning(f"Action Genome {split}: clipped {counts['clipped_boxes']} boxes that extended outside the frame")

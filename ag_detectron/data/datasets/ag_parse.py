@@ -140,6 +140,7 @@ class _FrameParser:
         self.p_path = paths["person_bbox.pkl"]
         self.o_path = paths["object_bbox_and_relationship.pkl"]
         self.obj_map, self.pred_map, self.opts = obj_map, pred_map, opts
+        self._sizes: Dict[Any, Tuple[int, int]] = {}
         self.counts = {"invisible_objects": 0, "small_boxes": 0, "clipped_boxes": 0, "dropped_predicate_labels": 0}
 
     def _box(self, x1: float, y1: float, x2: float, y2: float, w: float, h: float, where: str) -> List[float]:
@@ -174,77 +175,120 @@ class _FrameParser:
             raise DatasetFormatError(f"{self.p_path}: frame {key!r}: field 'bbox_mode' is {mode!r}; expected 'xyxy'")
         size = entry.get("bbox_size")
         if size is not None:
-            if len(size) != 2 or not all(float(s) > 0 for s in size):
-                raise DatasetFormatError(
-                    f"{self.p_path}: frame {key!r}: field 'bbox_size' is {size!r}; expected (W, H) > 0"
-                )
-            size = (int(size[0]), int(size[1]))
+            if type(size) is not tuple:
+                try:
+                    size = tuple(size)
+                except TypeError:
+                    size = ()
+            checked = self._sizes.get(size)  # a handful of distinct sizes: validate each once
+            if checked is None:
+                try:
+                    w, h = (float(v) for v in size)
+                except (TypeError, ValueError):
+                    w = h = 0.0
+                if not (w > 0 and h > 0 and w == int(w) and h == int(h)):
+                    raise DatasetFormatError(
+                        f"{self.p_path}: frame {key!r}: field 'bbox_size' is {size!r}; expected (W, H) > 0"
+                    )
+                checked = self._sizes[size] = (int(w), int(h))
+            size = checked
         return (box[0].tolist() if box.shape[0] else None), size
 
-    def objects(self, key: str, entries: Any, has_person: bool, w: int, h: int):
-        """Returns (annotations of visible objects, relations, invisible category ids, split)."""
-        where = f"{self.o_path}: frame {key!r}"
+    def objects(self, key: str, entries: Any, has_person: bool, w: float, h: float):
+        """Returns (annotations of visible objects, relations, invisible category ids, split).
+
+        The common case (a valid box inside the frame, known names) runs without building any message;
+        everything unusual goes through the validating slow paths that raise with file, key and field.
+        """
         if not isinstance(entries, list) or not entries:
-            raise DatasetFormatError(f"{where}: expected a non-empty list of object dicts, got {entries!r:.80}")
+            raise DatasetFormatError(
+                f"{self.o_path}: frame {key!r}: expected a non-empty list of object dicts, got {entries!r:.80}"
+            )
         anns, rels, invisible, split = [], [], [], None
         first = 1 if has_person else 0
         subject = 0 if has_person else -1
+        min_edge = self.opts.min_box_short_edge
+        obj_map, pred_map, drop_other = self.obj_map, self.pred_map, self.opts.num_predicates == 25
         for j, obj in enumerate(entries):
             try:
-                name, visible, meta = obj["class"], obj["visible"], obj["metadata"]
-                obj_split = meta["set"]
+                name, visible, obj_split = obj["class"], obj["visible"], obj["metadata"]["set"]
             except (KeyError, TypeError) as e:
-                raise DatasetFormatError(f"{where}, object {j}: missing field {e} (expected class/visible/metadata.set)")
-            if obj_split not in _SPLITS:
-                raise DatasetFormatError(f"{where}, object {j}: metadata.set is {obj_split!r}; expected 'train' or 'test'")
-            if split is None:
+                raise DatasetFormatError(
+                    f"{self._where(key, j)}: missing field {e} (expected class, visible, metadata.set)"
+                ) from None
+            if obj_split != split:
+                if split is not None:
+                    raise DatasetFormatError(
+                        f"{self.o_path}: frame {key!r}: objects disagree on metadata.set ({split!r} vs {obj_split!r})"
+                    )
+                if obj_split not in _SPLITS:
+                    raise DatasetFormatError(
+                        f"{self._where(key, j)}: metadata.set is {obj_split!r}; expected 'train' or 'test'"
+                    )
                 split = obj_split
-            elif split != obj_split:
-                raise DatasetFormatError(f"{where}: objects disagree on metadata.set ({split!r} vs {obj_split!r})")
-            cid = self.obj_map.get(name)
+            cid = obj_map.get(name)
             if cid is None:
                 raise DatasetFormatError(
-                    f"{where}, object {j}: unknown class {name!r}; expected one of the 35 AG object names"
+                    f"{self._where(key, j)}: unknown class {name!r}; expected one of the 35 AG object names"
                 )
             if not visible:
                 self.counts["invisible_objects"] += 1
                 invisible.append(cid)
                 continue
             box = obj.get("bbox")
-            if box is None or len(box) != 4:
+            try:
+                x, y, bw, bh = map(float, box)
+            except (TypeError, ValueError):
                 raise DatasetFormatError(
-                    f"{where}, object {j} ({name}): visible object with bbox {box!r}; expected (x, y, w, h)"
-                )
-            x, y, bw, bh = (float(v) for v in box)
-            if self.opts.min_box_short_edge > 0 and min(bw, bh) <= self.opts.min_box_short_edge:
+                    f"{self._where(key, j, name)}: visible object with bbox {box!r}; expected (x, y, w, h)"
+                ) from None
+            if min_edge > 0 and (bw if bw < bh else bh) <= min_edge:
                 self.counts["small_boxes"] += 1
                 continue
-            xyxy = self._box(x, y, x + bw, y + bh, w, h, f"{where}, object {j} ({name}) field 'bbox' (x, y, w, h)")
-            rel = {"subject": subject, "object": first + len(anns)}
-            for field in ("attention_relationship", "spatial_relationship", "contacting_relationship"):
-                labels = obj.get(field)
-                if not isinstance(labels, (list, tuple)):
-                    raise DatasetFormatError(f"{where}, object {j} ({name}): field {field!r} is {labels!r}; expected a list")
-                ids = []
-                for label in labels:
-                    if label not in self.pred_map:
-                        raise DatasetFormatError(
-                            f"{where}, object {j} ({name}): unknown predicate {label!r} in {field!r}"
-                        )
-                    g = self.pred_map[label]
-                    if g is None:
-                        self.counts["dropped_predicate_labels"] += 1
-                    else:
-                        ids.append(g)
-                rel[field.split("_")[0]] = ids
-            if len(rel["attention"]) != 1:
+            x2, y2 = x + bw, y + bh
+            if 0.0 <= x < x2 <= w and 0.0 <= y < y2 <= h:  # also False for NaN / inf
+                xyxy = [x, y, x2, y2]
+            else:
+                xyxy = self._box(x, y, x2, y2, w, h, f"{self._where(key, j, name)} field 'bbox' (x, y, w, h)")
+            try:
+                att = [pred_map[p] for p in obj["attention_relationship"]]
+                spa = [pred_map[p] for p in obj["spatial_relationship"]]
+                con = [pred_map[p] for p in obj["contacting_relationship"]]
+            except (KeyError, TypeError):
+                self._bad_relation(key, j, name, obj)
+            if drop_other:
+                n = len(att) + len(spa) + len(con)
+                att, spa, con = [g for g in att if g is not None], [g for g in spa if g is not None], [
+                    g for g in con if g is not None
+                ]
+                self.counts["dropped_predicate_labels"] += n - len(att) - len(spa) - len(con)
+            if len(att) != 1:
                 raise DatasetFormatError(
-                    f"{where}, object {j} ({name}): attention_relationship {obj['attention_relationship']!r}; "
+                    f"{self._where(key, j, name)}: attention_relationship {obj['attention_relationship']!r}; "
                     "expected exactly one label"
                 )
+            rels.append(
+                {"subject": subject, "object": first + len(anns), "attention": att, "spatial": spa, "contacting": con}
+            )
             anns.append({"bbox": xyxy, "bbox_mode": BoxMode.XYXY_ABS, "category_id": cid})
-            rels.append(rel)
         return anns, rels, invisible, split
+
+    def _where(self, key: str, j: int, name: Optional[str] = None) -> str:
+        return f"{self.o_path}: frame {key!r}, object {j}" + (f" ({name})" if name else "")
+
+    def _bad_relation(self, key: str, j: int, name: str, obj: Dict[str, Any]) -> None:
+        for field in ("attention_relationship", "spatial_relationship", "contacting_relationship"):
+            labels = obj.get(field)
+            if not isinstance(labels, (list, tuple)):
+                raise DatasetFormatError(
+                    f"{self._where(key, j, name)}: field {field!r} is {labels!r}; expected a list"
+                )
+            for label in labels:
+                if label not in self.pred_map:
+                    raise DatasetFormatError(
+                        f"{self._where(key, j, name)}: unknown predicate {label!r} in {field!r}"
+                    )
+        raise DatasetFormatError(f"{self._where(key, j, name)}: malformed relation fields")
 
 
 def parse_action_genome(
@@ -268,7 +312,7 @@ def parse_action_genome(
     keys = _sort_keys(frame_list, paths["frame_list.txt"])
     del frame_list
     parser = _FrameParser(paths, obj_map, pred_map, opts)
-    frames_dir = os.path.join(root, "frames")
+    frames_dir = os.path.join(root, "frames", "")  # + key ("<VID>.mp4/<NNNNNN>.png")
     counts = {"frame_keys": len(keys), "other_split": 0, "no_visible_object": 0, "no_person": 0}
     video_split: Dict[str, str] = {}
     video_size: Dict[str, Tuple[int, int]] = {}
@@ -305,7 +349,7 @@ def parse_action_genome(
             counts["no_person"] += 1
             continue
         record = {
-            "file_name": os.path.join(frames_dir, key),
+            "file_name": frames_dir + key,
             "image_id": key,
             "video_id": vid,
             "frame_number": number,

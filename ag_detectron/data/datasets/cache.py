@@ -8,7 +8,6 @@ unreadable cache file is ignored (with a warning) and rewritten.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -27,7 +26,7 @@ __all__ = ["default_cache_dir", "cache_path", "load_cached", "save_cached"]
 
 logger = logging.getLogger(__name__)
 
-# Globals the cache files may contain besides builtins.
+# Globals the cache files may contain besides builtins and NumPy arrays.
 _CACHE_GLOBALS = {("detectron2.structures.boxes", "BoxMode"): BoxMode}
 
 
@@ -57,22 +56,18 @@ def load_cached(path: str) -> Optional[Any]:
     """The cached object, or None if the file is absent or unreadable."""
     if not os.path.isfile(path):
         return None
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # unpickling millions of small containers: cyclic GC passes dominate otherwise
     try:
         return safe_load(path, extra_globals=_CACHE_GLOBALS)
     except DatasetFormatError as e:
         logger.warning(f"Ignoring unreadable cache file {path}: {e}")
         return None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def save_cached(path: str, obj: Any) -> None:
     """Atomically write ``obj`` to ``path`` (temp file in the same directory + ``os.replace``).
 
-    Failure to write (read-only or full disk) is logged as a warning; the caller's result is unaffected.
+    Failure to write
+    (read-only or full disk) is logged as a warning; the caller's result is unaffected.
     """
     directory = os.path.dirname(path)
     tmp = None
