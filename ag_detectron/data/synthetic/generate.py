@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NUM_VIDEOS = 280
 DEFAULT_OUT_DIR = os.path.join("datasets", "ag_synth")
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump whenever the world or the files change, so exist_ok never reuses stale data
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
