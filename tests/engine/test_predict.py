@@ -1,0 +1,121 @@
+"""tools/predict.py on a folder of frames and on a video: JSON schema, drawings, bad frames."""
+import importlib.util
+import json
+import os
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.modeling import build_model
+from PIL import Image
+
+from ag_detectron.data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+from ag_detectron.engine.testing import CONFIG_DIR, tiny_config
+from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
+from ag_detectron.errors import DatasetFormatError
+
+CONFIG = "quick_schedules/reldn_synth_sgdet_instant_test.yaml"
+
+
+def _load_predict():
+    path = os.path.join(os.path.dirname(CONFIG_DIR), "tools", "predict.py")
+    spec = importlib.util.spec_from_file_location("ag_predict", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestPredict(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        root = cls._tmp.name
+        cls.stats = os.path.join(root, "stats.json")
+
+        counts = np.ones((len(OBJECT_CLASSES), len(PREDICATE_CLASSES)), dtype=np.int64)
+        save_predicate_counts(cls.stats, PredicateCounts(counts.sum(1), counts), list(OBJECT_CLASSES),
+                              list(PREDICATE_CLASSES), [3, 6, 17], ["test"])
+        torch.manual_seed(0)
+        cfg = tiny_config(CONFIG, {"MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": cls.stats})
+        cls.weights = os.path.join(root, "model.pth")
+        model = build_model(cfg)
+        with torch.no_grad():  # a random detector that does see persons and chairs
+            model.roi_heads.box_predictor.cls_score.weight.zero_()
+            model.roi_heads.box_predictor.cls_score.bias[:] = -5.0
+            model.roi_heads.box_predictor.cls_score.bias[[0, OBJECT_CLASSES.index("chair")]] = 5.0
+        DetectionCheckpointer(model, save_dir=root).save("model")
+        rng = np.random.default_rng(0)
+        cls.frames = os.path.join(root, "frames")
+        os.makedirs(cls.frames)
+        cls.images = [rng.integers(0, 255, (90, 160, 3), dtype=np.uint8) for _ in range(3)]
+        for i, im in enumerate(cls.images):
+            Image.fromarray(im).save(os.path.join(cls.frames, f"{i + 1:06d}.png"))
+        cls.predict = _load_predict()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def _argv(self, inp, out, *extra):
+        return ["--config-file", os.path.join(CONFIG_DIR, CONFIG), "--input", inp, "--output", out, *extra,
+                "MODEL.WEIGHTS", self.weights, "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", self.stats,
+                "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0"]
+
+    def _check_record(self, record):
+        self.assertEqual((record["width"], record["height"]), (160, 90))
+        ids = {o["id"] for o in record["objects"]}
+        self.assertGreater(len(record["relations"]), 0)
+        for o in record["objects"]:
+            self.assertEqual(len(o["box"]), 4)
+            self.assertTrue(0.0 <= o["score"] <= 1.0)
+        for r in record["relations"]:
+            self.assertIn(r["subject"], ids)
+            self.assertIn(r["object"], ids)
+            self.assertEqual([len(r[g]) for g in ("attention", "spatial", "contacting")], [3, 6, 17])
+            self.assertAlmostEqual(sum(r["attention"].values()), 1.0, places=2)
+            for g in ("spatial", "contacting"):
+                self.assertTrue(all(0.0 <= v <= 1.0 for v in r[g].values()))
+
+    def test_folder_of_frames(self):
+        out = os.path.join(self._tmp.name, "out_folder")
+        result = self.predict.main(self._argv(self.frames, out, "--every", "2"))
+        with open(os.path.join(out, "predictions.json")) as f:
+            saved = json.load(f)
+        self.assertEqual(saved, json.loads(json.dumps(result)))
+        self.assertEqual([r["frame"] for r in saved["frames"]], ["000001.png", "000003.png"])
+        for record in saved["frames"]:
+            self._check_record(record)
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "frames"))), ["000001.png", "000003.png"])
+
+    def test_video_file(self):
+        import av
+
+        video = os.path.join(self._tmp.name, "clip.mp4")
+        with av.open(video, "w") as container:
+            stream = container.add_stream("mpeg4", rate=24)
+            stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
+            for im in self.images:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(im, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        out = os.path.join(self._tmp.name, "out_video")
+        result = self.predict.main(self._argv(video, out, "--no-draw"))
+        self.assertEqual([r["frame"] for r in result["frames"]], [f"clip.mp4#{i:06d}" for i in range(3)])
+        for record in result["frames"]:
+            self._check_record(record)
+        self.assertFalse(os.path.exists(os.path.join(out, "frames")))
+
+    def test_undecodable_frame(self):
+        bad = os.path.join(self._tmp.name, "bad_frames")
+        os.makedirs(bad, exist_ok=True)
+        with open(os.path.join(bad, "000001.png"), "wb") as f:
+            f.write(b"garbage")
+        with self.assertRaisesRegex(DatasetFormatError, "000001.png"):
+            self.predict.main(self._argv(bad, os.path.join(self._tmp.name, "out_bad")))
+
+
+if __name__ == "__main__":
+    unittest.main()
