@@ -2,12 +2,14 @@
 
 Usage::
 
-    OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python bench/eval_speed.py [--frames 57000] [--mode sgdet]
+    OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python bench/eval_speed.py \
+        [--frames 57000] [--mode predcls|sgdet|both] [--repeat N]
 
 Builds ~57,000 frames (PredCls: GT boxes, ~3 person-object pairs per frame; SGDet: ~30 detections
 and ~30 pairs per frame, jittered boxes, random classes and scores), then times packing (per-frame
 records -> flat arrays, with validation) and every constraint of ``evaluate_constraint``.
 """
+
 import argparse
 import platform
 import time
@@ -15,7 +17,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from ag_detectron.evaluation.relation_inputs import FramePrediction, FrameGroundTruth, pack_frames
+from ag_detectron.evaluation.relation_inputs import FrameGroundTruth, FramePrediction, pack_frames
 from ag_detectron.evaluation.relation_metrics import CONSTRAINTS, evaluate_constraint
 
 
@@ -107,8 +109,10 @@ def main() -> None:
     for mode in modes:
         gts, preds = make_case(args.frames, mode)
         (t_pack, c_pack), pk = _timed(lambda: pack_frames(gts, preds), 1)
-        print(f"[{mode}] frames {args.frames}, pairs {len(pk.rel)}, GT triplets {len(pk.gt_pred)}; "
-              f"pack+validate wall {t_pack:.2f} s, cpu {c_pack:.2f} s")
+        print(
+            f"[{mode}] frames {args.frames}, pairs {len(pk.rel)}, GT triplets {len(pk.gt_pred)}; "
+            f"pack+validate wall {t_pack:.2f} s, cpu {c_pack:.2f} s"
+        )
         total_wall = total_cpu = 0.0
         for c in CONSTRAINTS:
             (wall, cpu), res = _timed(lambda: evaluate_constraint(pk, c), args.repeat)
@@ -117,8 +121,10 @@ def main() -> None:
                 total_cpu += cpu
             rec = " ".join(f"R@{k}={v:.4f}" for k, v in res.recall.items())
             print(f"[{mode}] {c:9s} wall {wall:6.2f} s  cpu {cpu:6.2f} s   {rec}")
-        print(f"[{mode}] with+semi+no total: wall {total_wall:.2f} s, cpu {total_cpu:.2f} s "
-              f"(+ pack wall {t_pack:.2f} s)")
+        print(
+            f"[{mode}] with+semi+no total: wall {total_wall:.2f} s, cpu {total_cpu:.2f} s "
+            f"(+ pack wall {t_pack:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Metrics are pure NumPy functions (``relation_metrics``, ``charades_metrics``); the evaluator
 classes only collect records and call them. See docs/evaluation.md.
 """
+
 from .charades_evaluation import CharadesEvaluator
 from .charades_metrics import (
     MAPResult,

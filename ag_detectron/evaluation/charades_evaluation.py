@@ -7,6 +7,7 @@ under task "charades": ``mAP`` (official semantics), ``mAP_sklearn`` (SlowFast `
 semantics), ``WAP``, ``num_classes_evaluated``, ``num_videos``, ``num_videos_missing`` and
 ``num_unlabeled_videos`` (evaluation_protocol.md §4–§5). Floats only.
 """
+
 import itertools
 import json
 import logging
@@ -16,7 +17,6 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
-
 from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
@@ -72,7 +72,9 @@ class CharadesEvaluator(DatasetEvaluator):
         if aggregation is None:
             aggregation = cfg.TEST.CHARADES.AGGREGATION if cfg is not None else "max"
         if aggregation not in ("max", "mean"):
-            raise ConfigError(f"TEST.CHARADES.AGGREGATION={aggregation!r}; expected 'max' or 'mean'")
+            raise ConfigError(
+                f"TEST.CHARADES.AGGREGATION={aggregation!r}; expected 'max' or 'mean'"
+            )
         self._dataset_name = dataset_name
         self._aggregation = aggregation
         self._distributed = distributed
@@ -115,7 +117,8 @@ class CharadesEvaluator(DatasetEvaluator):
         widths = {len(s) for _, s in views}
         if widths != {num_classes}:
             raise EvaluationInputError(
-                f"{self._dataset_name}: score widths {sorted(widths)} but labels have {num_classes} classes"
+                f"{self._dataset_name}: score widths {sorted(widths)} but labels have "
+                f"{num_classes} classes"
             )
         video_index = np.asarray([index[vid] for vid, _ in views])
         self._check_view_counts(video_index, len(videos))
@@ -126,7 +129,10 @@ class CharadesEvaluator(DatasetEvaluator):
         if missing:
             logger.warning(
                 "[CharadesEvaluator] %d of %d videos of %s have no prediction: scored -inf "
-                "(ranked last), as the official script does", missing, len(videos), self._dataset_name,
+                "(ranked last), as the official script does",
+                missing,
+                len(videos),
+                self._dataset_name,
             )
         official = official_map(scores, labels)
         sk = sklearn_map(scores, labels)
@@ -167,10 +173,18 @@ class CharadesEvaluator(DatasetEvaluator):
         top = ", ".join(f"{names[i]} {100 * official.ap[i]:.1f}" for i in order[:n])
         bottom = ", ".join(f"{names[i]} {100 * official.ap[i]:.1f}" for i in order[::-1][:n])
         logger.info(
-            "Charades %s: mAP %.2f (official), mAP_sklearn %.2f, WAP %.2f over %d classes, %d videos "
+            "Charades %s: mAP %.2f (official), mAP_sklearn %.2f, WAP %.2f over %d classes, "
+            "%d videos "
             "(aggregation %s)\n  top: %s\n  bottom: %s",
-            self._dataset_name, 100 * results["mAP"], 100 * results["mAP_sklearn"], 100 * results["WAP"],
-            official.num_classes_evaluated, int(results["num_videos"]), self._aggregation, top, bottom,
+            self._dataset_name,
+            100 * results["mAP"],
+            100 * results["mAP_sklearn"],
+            100 * results["WAP"],
+            official.num_classes_evaluated,
+            int(results["num_videos"]),
+            self._aggregation,
+            top,
+            bottom,
         )
         if official.classes_without_positives:
             logger.info(
@@ -186,8 +200,10 @@ class CharadesEvaluator(DatasetEvaluator):
             "dataset": self._dataset_name,
             "aggregation": self._aggregation,
             "choices": {
-                "mAP": "official semantics: unlabeled videos -inf, per-item AP, stable ties (dataset order)",
-                "mAP_sklearn": "sklearn / SlowFast get_map: tied scores grouped, unlabeled videos kept",
+                "mAP": "official semantics: unlabeled videos -inf, per-item AP, stable ties "
+                "(dataset order)",
+                "mAP_sklearn": "sklearn / SlowFast get_map: tied scores grouped, unlabeled "
+                "videos kept",
                 "classes_without_positives": "excluded from the mean, listed",
                 "missing_videos": "scored -inf",
             },
@@ -204,7 +220,8 @@ class CharadesEvaluator(DatasetEvaluator):
             os.path.join(self._output_dir, "charades_per_class_ap.png"),
             names,
             official.ap,
-            title=f"{self._dataset_name}: per-class AP (official semantics, {self._aggregation} over views)",
+            title=f"{self._dataset_name}: per-class AP (official semantics, "
+            f"{self._aggregation} over views)",
             ylabel="AP",
             counts=official.num_positives,
         )

@@ -10,6 +10,7 @@ matrix with videos in dataset (test-CSV) order.
 
 In both, classes without a positive are excluded from the mean and listed (never NaN).
 """
+
 from typing import List, NamedTuple
 
 import numpy as np
@@ -79,7 +80,7 @@ def per_item_average_precision(scores: np.ndarray, labels: np.ndarray) -> np.nda
 
 
 def grouped_average_precision(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(C,) AP with tied scores grouped (``sklearn.metrics.average_precision_score``); NaN if n_c = 0.
+    """(C,) AP, tied scores grouped (``sklearn.metrics.average_precision_score``); NaN if n_c = 0.
 
     ``AP = sum_n (R_n - R_{n-1}) P_n`` over the distinct score thresholds, P and R taken at the
     last item of each tie group.
@@ -139,11 +140,14 @@ def charades_map(scores: np.ndarray, labels: np.ndarray, variant: str = "officia
         return official_map(scores, labels)
     if variant == "sklearn":
         return sklearn_map(scores, labels)
-    raise EvaluationInputError(f"unknown Charades mAP variant {variant!r}; expected one of {VARIANTS}")
+    raise EvaluationInputError(
+        f"unknown Charades mAP variant {variant!r}; expected one of {VARIANTS}"
+    )
 
 
-def aggregate_views(view_scores: np.ndarray, video_index: np.ndarray, num_videos: int,
-                    method: str = "max") -> np.ndarray:
+def aggregate_views(
+    view_scores: np.ndarray, video_index: np.ndarray, num_videos: int, method: str = "max"
+) -> np.ndarray:
     """Combine per-view scores into per-video scores.
 
     Args:

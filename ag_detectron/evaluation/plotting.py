@@ -1,4 +1,5 @@
 """Bar charts of per-class metrics (per-predicate recall, per-class AP), written as PNG files."""
+
 import logging
 from typing import Sequence
 

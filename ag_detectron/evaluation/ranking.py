@@ -1,4 +1,5 @@
 """Per-frame ranking of predictions: score descending, exact ties broken by an emission key."""
+
 from typing import Callable
 
 import numpy as np

@@ -4,6 +4,7 @@ Implements evaluation_protocol.md §1.3–§1.4 and §3.2 on :class:`PackedFrame
 prediction is a cell of STTran's row matrix; its emission order (``26 * r + k`` plus a frame offset,
 :meth:`Emitted.keys`) breaks exact score ties. Keys are computed only where ties need them.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, Tuple
@@ -58,7 +59,7 @@ class Emitted(NamedTuple):
         return np.where(rev, o, h), np.where(rev, h, o)
 
     def keys(self, pk: PackedFrames, idx: np.ndarray) -> np.ndarray:
-        """Emission keys ``26 * r + k`` plus a frame offset of entries ``idx`` (unique; tie order)."""
+        """Emission keys ``26 r + k`` plus a frame offset of entries ``idx`` (unique; tie order)."""
         pair = self.pair[idx]
         f = pk.pair_frame[pair]
         start = pk.pair_start[f]
@@ -152,7 +153,9 @@ def _emit_semi(pk: PackedFrames, num_predicates: int, semi_thresh: float) -> Emi
 
 # columns of the semi mask: [attention argmax | 6 spatial | 17 contacting]
 _SEMI_COLUMN_PREDICATE = np.r_[0, np.arange(SPATIAL.start, CONTACTING.stop)].astype(np.int64)
-_SEMI_COLUMN_BLOCK = np.r_[0, np.full(SPATIAL.size, 1), np.full(CONTACTING.size, 2)].astype(np.int64)
+_SEMI_COLUMN_BLOCK = np.r_[0, np.full(SPATIAL.size, 1), np.full(CONTACTING.size, 2)].astype(
+    np.int64
+)
 
 
 def _column_block() -> np.ndarray:

@@ -15,6 +15,7 @@ key                                         meaning
 ``<mode>/num_frames`` etc.                  counts (frames scored, without GT, missing, ...)
 ==========================================  ====================================================
 """
+
 import copy
 import itertools
 import json
@@ -24,13 +25,12 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-from tabulate import tabulate
-
 from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.structures import BoxMode
 from detectron2.utils import comm
+from tabulate import tabulate
 
 from ag_detectron.data.datasets.ag_categories import PREDICATE_CLASSES
 from ag_detectron.errors import ConfigError, EvaluationInputError
@@ -65,7 +65,9 @@ def gt_from_dataset_dict(d: Dict[str, Any]) -> FrameGroundTruth:
     boxes = np.zeros((len(anns), 4), dtype=np.float64)
     classes = np.zeros(len(anns), dtype=np.int64)
     for i, a in enumerate(anns):
-        boxes[i] = BoxMode.convert(list(a["bbox"]), a.get("bbox_mode", BoxMode.XYXY_ABS), BoxMode.XYXY_ABS)
+        boxes[i] = BoxMode.convert(
+            list(a["bbox"]), a.get("bbox_mode", BoxMode.XYXY_ABS), BoxMode.XYXY_ABS
+        )
         classes[i] = a["category_id"]
     rows: List[List[int]] = []
     for r in d.get("relations", []):
@@ -151,7 +153,8 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
     @staticmethod
     def settings_from_config(cfg: CfgNode, dataset_name: str) -> Dict[str, Any]:
         """Evaluator settings from ``cfg``: ``MODEL.ROI_RELATION_HEAD.MODE``, ``TEST.RELATION.*``
-        and the number of predicates (dataset metadata first, else ``DATASETS.AG.NUM_PREDICATES``)."""
+        and the number of predicates (dataset metadata first, else ``DATASETS.AG.NUM_PREDICATES``).
+        """
         meta = MetadataCatalog.get(dataset_name)
         num_predicates = int(cfg.DATASETS.AG.NUM_PREDICATES)
         if meta.get("predicate_classes", None) is not None:
@@ -173,7 +176,8 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         for inp, out in zip(inputs, outputs):
             if "relations" not in out or "instances" not in out:
                 raise EvaluationInputError(
-                    f"{self._dataset_name}: model output for image_id={inp.get('image_id')!r} lacks "
+                    f"{self._dataset_name}: model output for image_id={inp.get('image_id')!r} "
+                    "lacks "
                     f"'instances'/'relations' (got keys {sorted(out)})"
                 )
             inst = out["instances"].to("cpu")
@@ -205,7 +209,9 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         if records is None:
             return {}
         if not records:
-            logger.warning("[ActionGenomeRelationEvaluator] no predictions on %s", self._dataset_name)
+            logger.warning(
+                "[ActionGenomeRelationEvaluator] no predictions on %s", self._dataset_name
+            )
             return {}
         gts, preds, image_ids, video_ids, counts = self._pair_with_gt(records)
         pk = pack_frames(gts, preds)
@@ -252,7 +258,8 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
                 continue
             if image_id not in by_id:
                 raise EvaluationInputError(
-                    f"{self._dataset_name}: prediction for image_id={image_id!r}, which is not in the dataset"
+                    f"{self._dataset_name}: prediction for image_id={image_id!r}, which is not "
+                    "in the dataset"
                 )
             seen.add(image_id)
             d = by_id[image_id]
@@ -261,23 +268,35 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             if self._mode == "predcls":
                 scores = np.ones_like(scores)
             preds.append(
-                FramePrediction(r["boxes"], r["classes"], scores, r["pair_idx"], r["attention"],
-                                r["spatial"], r["contacting"])
+                FramePrediction(
+                    r["boxes"],
+                    r["classes"],
+                    scores,
+                    r["pair_idx"],
+                    r["attention"],
+                    r["spatial"],
+                    r["contacting"],
+                )
             )
             image_ids.append(image_id)
             video_ids.append(str(d.get("video_id", image_id)))
         not_processed = len(by_id) - len(seen)
         if not_processed:
             logger.warning(
-                "[ActionGenomeRelationEvaluator] %d of %d frames of %s have no prediction; they are "
-                "not scored (counted as num_frames_not_processed)", not_processed, len(by_id),
+                "[ActionGenomeRelationEvaluator] %d of %d frames of %s have no prediction; "
+                "they are "
+                "not scored (counted as num_frames_not_processed)",
+                not_processed,
+                len(by_id),
                 self._dataset_name,
             )
         counts = {"num_frames_not_processed": not_processed, "num_duplicate_records": duplicates}
         return gts, preds, image_ids, video_ids, counts
 
     def _print_table(self, per_frame, counts) -> None:
-        headers = ["constraint"] + [f"R@{k}" for k in self._topk] + [f"mR@{k} pooled" for k in self._topk]
+        headers = (
+            ["constraint"] + [f"R@{k}" for k in self._topk] + [f"mR@{k} pooled" for k in self._topk]
+        )
         headers += [f"mR@{k} frame" for k in self._topk]
         rows = []
         for c, res in per_frame.items():
@@ -290,13 +309,21 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         table = tabulate(rows, headers=headers, tablefmt="pipe", floatfmt=".2f")
         logger.info(
             "Scene-graph recall (%%) on %s, mode %s, %d predicates, counts %s:\n%s",
-            self._dataset_name, self._mode, self._num_predicates, counts, table,
+            self._dataset_name,
+            self._mode,
+            self._num_predicates,
+            counts,
+            table,
         )
 
     def _save(self, results, per_frame, per_pred, image_ids, video_ids) -> None:
         os.makedirs(self._output_dir, exist_ok=True)
         prefix = os.path.join(self._output_dir, f"sgg_{self._mode}")
-        arrays = {"image_id": np.asarray(image_ids), "video_id": np.asarray(video_ids), "topk": np.asarray(self._topk)}
+        arrays = {
+            "image_id": np.asarray(image_ids),
+            "video_id": np.asarray(video_ids),
+            "topk": np.asarray(self._topk),
+        }
         for c, res in per_frame.items():
             arrays[f"{c}/hits"] = res.hits
             arrays[f"{c}/num_gt"] = res.num_gt
@@ -306,8 +333,10 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             "dataset": self._dataset_name,
             "mode": self._mode,
             "settings": {
-                "topk": list(self._topk), "constraints": list(self._constraints),
-                "iou_thresh": self._iou_thresh, "semi_thresh": self._semi_thresh,
+                "topk": list(self._topk),
+                "constraints": list(self._constraints),
+                "iou_thresh": self._iou_thresh,
+                "semi_thresh": self._semi_thresh,
                 "num_predicates": self._num_predicates,
                 "filter_preset": self._metadata.get("filter_preset", None),
                 "load_options": copy.deepcopy(self._metadata.get("load_options", None)),
@@ -334,7 +363,8 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
                 prefix + "_per_predicate_recall.png",
                 PREDICATE_CLASSES,
                 res.per_predicate_pooled[:, i],
-                title=f"{self._dataset_name} {self._mode}: per-predicate R@{self._topk[i]} ({c} constraint, "
+                title=f"{self._dataset_name} {self._mode}: per-predicate R@{self._topk[i]} "
+                f"({c} constraint, "
                 f"pooled over frames)",
                 ylabel=f"R@{self._topk[i]}",
                 counts=res.predicate_count,

@@ -4,6 +4,7 @@ The metric core (:mod:`relation_metrics`) works on all frames at once. This modu
 records into concatenated arrays with frame offsets (:class:`PackedFrames`) and rejects malformed
 inputs with :class:`~ag_detectron.errors.EvaluationInputError` (evaluation_protocol.md §1.1).
 """
+
 from __future__ import annotations
 
 from typing import List, NamedTuple, Optional, Sequence
@@ -118,7 +119,8 @@ def frame_ground_truth(
     if not (len(object_classes) == len(attention) == len(spatial) == len(contacting) == n):
         raise EvaluationInputError(
             f"frame_ground_truth: {n} object boxes but {len(object_classes)} classes, "
-            f"{len(attention)} attention, {len(spatial)} spatial, {len(contacting)} contacting labels"
+            f"{len(attention)} attention, {len(spatial)} spatial, {len(contacting)} contacting "
+            "labels"
         )
     rows: List[List[int]] = []
     for j in range(n):
@@ -183,7 +185,8 @@ def _check_box_values(boxes: np.ndarray, frame_of: np.ndarray, what: str) -> Non
     bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
     if bad.any():
         raise EvaluationInputError(
-            f"{what} boxes with x2 < x1 or y2 < y1 (expected XYXY) at {_first_frame(bad, frame_of)}:"
+            f"{what} boxes with x2 < x1 or y2 < y1 (expected XYXY) at "
+            f"{_first_frame(bad, frame_of)}:"
             f" {boxes[bad][0].tolist()}"
         )
 
@@ -206,7 +209,9 @@ def _validate_packed(pk: "PackedFrames", box_frame: np.ndarray, pbox_frame: np.n
     rel = pk.rel
     bad = ~np.isfinite(rel).all(axis=1)
     if bad.any():
-        raise EvaluationInputError(f"relation scores contain NaN/inf: {_first_frame(bad, pk.pair_frame)}")
+        raise EvaluationInputError(
+            f"relation scores contain NaN/inf: {_first_frame(bad, pk.pair_frame)}"
+        )
     bad = (rel < 0).any(axis=1) | (rel > 1).any(axis=1)
     if bad.any():
         raise EvaluationInputError(
@@ -217,7 +222,8 @@ def _validate_packed(pk: "PackedFrames", box_frame: np.ndarray, pbox_frame: np.n
     bad = dev > PROB_SUM_TOL
     if bad.any():
         raise EvaluationInputError(
-            f"attention rows must sum to 1 (softmax probabilities); max |sum - 1| = {dev.max():.3g} > "
+            "attention rows must sum to 1 (softmax probabilities); max |sum - 1| = "
+            f"{dev.max():.3g} > "
             f"{PROB_SUM_TOL} (logits or a double softmax?) at {_first_frame(bad, pk.pair_frame)}"
         )
 
@@ -238,7 +244,9 @@ def _arr(x, dtype, ncols: Optional[int]) -> np.ndarray:
 
 def _as_gt(gt: FrameGroundTruth) -> FrameGroundTruth:
     return FrameGroundTruth(
-        _arr(gt.boxes, np.float64, 4), _arr(gt.classes, np.int64, None), _arr(gt.triplets, np.int64, 3)
+        _arr(gt.boxes, np.float64, 4),
+        _arr(gt.classes, np.int64, None),
+        _arr(gt.triplets, np.int64, 3),
     )
 
 
@@ -271,7 +279,9 @@ def pack_frames(
         EvaluationInputError: on any malformed field; the message names the frame.
     """
     if len(gts) != len(preds):
-        raise EvaluationInputError(f"pack_frames: {len(gts)} GT frames but {len(preds)} predictions")
+        raise EvaluationInputError(
+            f"pack_frames: {len(gts)} GT frames but {len(preds)} predictions"
+        )
     num = len(gts)
     gts = [_as_gt(g) for g in gts]
     empty = FramePrediction(
@@ -308,7 +318,9 @@ def pack_frames(
                 f"pair_idx points at an absent predicted box: {_first_frame(bad, pair_frame)}"
             )
     rel = np.empty((len(pairs), CONTACTING.stop), dtype=np.float64)
-    for group, field in zip((ATTENTION, SPATIAL, CONTACTING), ("attention", "spatial", "contacting")):
+    for group, field in zip(
+        (ATTENTION, SPATIAL, CONTACTING), ("attention", "spatial", "contacting")
+    ):
         if len(pairs):
             np.concatenate([getattr(p, field) for p in preds], out=rel[:, group.start : group.stop])
     pk = PackedFrames(

@@ -11,6 +11,7 @@ Our documented choices (§5): exact score ties keep emission order (row, then pr
 index for "no"); frames without GT are excluded from every mean and counted; frames whose prediction
 is missing count as zero predictions (recall 0) and are counted; inputs are probabilities.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -102,7 +103,7 @@ def iou_plus_one(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def _class_codes(*arrays: np.ndarray) -> Tuple[List[np.ndarray], int]:
-    """Map class ids onto 0..C-1 consistently across arrays (identity for small non-negative ids)."""
+    """Map class ids onto 0..C-1 consistently across arrays (identity for small ids >= 0)."""
     lo = min((int(a.min()) for a in arrays if len(a)), default=0)
     hi = max((int(a.max()) for a in arrays if len(a)), default=0)
     if lo >= 0 and hi < 1 << 16:
@@ -135,7 +136,7 @@ def _first_match_rank(
     max_rank: int,
     iou_thresh: float,
 ) -> np.ndarray:
-    """(T,) smallest rank (< ``max_rank``) of a prediction matching each GT triplet, else int max."""
+    """(T,) smallest rank (< ``max_rank``) of a prediction matching each GT triplet, or int max."""
     g_sub, g_obj, g_pred, g_frame = gt
     # cheap pre-filter: ranked high enough, and the frame's GT has the predicate (and the classes)
     pmask = np.zeros(pk.num_frames, dtype=np.int64)
@@ -147,6 +148,14 @@ def _first_match_rank(
     (gs, go, ps, po), num_cls = _class_codes(
         pk.gt_classes[g_sub], pk.gt_classes[g_obj], pk.box_cls[e_sub], pk.box_cls[e_obj]
     )
+    if num_cls <= 63:  # second filter: subject / object classes present on that side of the GT
+        smask = np.zeros(pk.num_frames, dtype=np.int64)
+        omask = np.zeros(pk.num_frames, dtype=np.int64)
+        np.bitwise_or.at(smask, g_frame, np.left_shift(1, gs))
+        np.bitwise_or.at(omask, g_frame, np.left_shift(1, go))
+        f = em.frame[sel]
+        ok = (np.right_shift(smask[f], ps) & np.right_shift(omask[f], po) & 1).astype(bool)
+        sel, e_sub, e_obj, ps, po = sel[ok], e_sub[ok], e_obj[ok], ps[ok], po[ok]
     e_frame, e_pred = em.frame[sel], em.predicate[sel]
     n_pred = NUM_ALL_PREDICATES
 
@@ -157,15 +166,19 @@ def _first_match_rank(
     order = np.argsort(gt_key, kind="stable")
     sorted_key = gt_key[order]
     pred_key = code(e_frame, ps, e_pred, po)
-    lo = np.searchsorted(sorted_key, pred_key, side="left")
-    hi = np.searchsorted(sorted_key, pred_key, side="right")
+    q_order = np.argsort(pred_key)  # sorted queries make the binary searches cache-friendly
+    q_sorted = pred_key[q_order]
+    lo = np.empty(len(pred_key), dtype=np.int64)
+    hi = np.empty(len(pred_key), dtype=np.int64)
+    lo[q_order] = np.searchsorted(sorted_key, q_sorted, side="left")
+    hi[q_order] = np.searchsorted(sorted_key, q_sorted, side="right")
     n = hi - lo
     cand_pred = np.repeat(np.arange(len(pred_key)), n)
     within = np.arange(len(cand_pred)) - np.repeat(np.cumsum(n) - n, n)
     cand_gt = order[np.repeat(lo, n) + within]
-    ok = (
-        iou_plus_one(pk.gt_boxes[g_sub[cand_gt]], pk.box[e_sub[cand_pred]]) >= iou_thresh
-    ) & (iou_plus_one(pk.gt_boxes[g_obj[cand_gt]], pk.box[e_obj[cand_pred]]) >= iou_thresh)
+    ok = (iou_plus_one(pk.gt_boxes[g_sub[cand_gt]], pk.box[e_sub[cand_pred]]) >= iou_thresh) & (
+        iou_plus_one(pk.gt_boxes[g_obj[cand_gt]], pk.box[e_obj[cand_pred]]) >= iou_thresh
+    )
     best = np.full(len(g_pred), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(best, cand_gt[ok], rank[sel[cand_pred[ok]]])
     return best
@@ -227,7 +240,10 @@ def evaluate_constraint(
     g_frame = gt[3]
     num_gt = np.bincount(g_frame, minlength=pk.num_frames).astype(np.int64)
     hits = np.stack(
-        [np.bincount(g_frame, weights=hit[:, i], minlength=pk.num_frames) for i in range(len(topk))],
+        [
+            np.bincount(g_frame, weights=hit[:, i], minlength=pk.num_frames)
+            for i in range(len(topk))
+        ],
         axis=1,
     ).astype(np.int64)
     with_gt = num_gt > 0

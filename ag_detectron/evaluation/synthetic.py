@@ -3,6 +3,7 @@
 :func:`random_case` draws frames with a person and 1-5 objects, GT labels (multi-label spatial /
 contacting lists that may repeat a label) and PredCls- or SGDet-style probability predictions.
 """
+
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -33,7 +34,9 @@ def random_case(
         boxes = np.concatenate([xy, xy + size], axis=1)
         classes = rng.integers(1, 6, size=n)
         gt = frame_ground_truth(
-            boxes[0], boxes[1:], classes,
+            boxes[0],
+            boxes[1:],
+            classes,
             attention=rng.integers(0, 3, size=n),
             spatial=[rng.choice(6, size=rng.integers(0, 3)) for _ in range(n)],  # may repeat
             contacting=[rng.choice(17, size=rng.integers(0, 3)) for _ in range(n)],

@@ -1,6 +1,7 @@
 """Charades mAP: hand-computed ties / empty class / unlabeled video / view aggregation, and
 equality with ``sklearn.metrics.average_precision_score`` and a loop reference of the official
 per-item AP."""
+
 import unittest
 
 import numpy as np
@@ -63,8 +64,12 @@ class TestHandComputed(unittest.TestCase):
     def test_max_and_mean_over_views(self):
         views = np.array([[0.2, 0.9], [0.8, 0.1], [0.3, 0.3]])
         video = np.array([0, 0, 1])
-        np.testing.assert_allclose(aggregate_views(views, video, 3, "max")[:2], [[0.8, 0.9], [0.3, 0.3]])
-        np.testing.assert_allclose(aggregate_views(views, video, 3, "mean")[:2], [[0.5, 0.5], [0.3, 0.3]])
+        np.testing.assert_allclose(
+            aggregate_views(views, video, 3, "max")[:2], [[0.8, 0.9], [0.3, 0.3]]
+        )
+        np.testing.assert_allclose(
+            aggregate_views(views, video, 3, "mean")[:2], [[0.5, 0.5], [0.3, 0.3]]
+        )
         self.assertTrue(np.isneginf(aggregate_views(views, video, 3)[2]).all())  # no view
 
     def test_bad_inputs(self):
@@ -92,7 +97,8 @@ class TestAgainstReferences(unittest.TestCase):
             np.testing.assert_allclose(per_item_average_precision(x, y), loop, atol=1e-12)
             labelled = y.sum(axis=1) > 0  # no ties, no unlabeled videos: all variants agree
             np.testing.assert_allclose(
-                official_map(x[labelled], y[labelled]).ap, sklearn_map(x[labelled], y[labelled]).ap,
+                official_map(x[labelled], y[labelled]).ap,
+                sklearn_map(x[labelled], y[labelled]).ap,
                 atol=1e-12,
             )
 

@@ -1,5 +1,6 @@
 """The relation and Charades evaluators under ``inference_on_dataset`` with dummy models on tiny
 registered datasets."""
+
 import json
 import os
 import tempfile
@@ -7,12 +8,11 @@ import unittest
 
 import numpy as np
 import torch
-from torch import nn
-
 from detectron2.config import get_cfg
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import inference_on_dataset
 from detectron2.structures import Boxes, BoxMode, Instances
+from torch import nn
 
 from ag_detectron.config import add_ag_config
 from ag_detectron.data.datasets.ag_categories import PREDICATE_CLASSES
@@ -62,7 +62,9 @@ class RelationDummy(nn.Module):
         outs = []
         for d in batch:
             inst = Instances((d["height"], d["width"]))
-            inst.pred_boxes = Boxes(torch.tensor([[0.0, 0.0, 50.0, 80.0], [60.0, 10.0, 90.0, 40.0]]))
+            inst.pred_boxes = Boxes(
+                torch.tensor([[0.0, 0.0, 50.0, 80.0], [60.0, 10.0, 90.0, 40.0]])
+            )
             inst.pred_classes = torch.tensor([0, 7])
             inst.scores = torch.tensor([0.9, 0.5])
             rel = Instances((d["height"], d["width"]))
@@ -82,7 +84,8 @@ class TestRelationEvaluator(unittest.TestCase):
         if AG_NAME not in DatasetCatalog.list():
             DatasetCatalog.register(AG_NAME, lambda: [dict(f) for f in FRAMES])
             MetadataCatalog.get(AG_NAME).set(
-                evaluator_type="ag_relation", predicate_classes=list(PREDICATE_CLASSES),
+                evaluator_type="ag_relation",
+                predicate_classes=list(PREDICATE_CLASSES),
                 filter_preset="none",
             )
 
@@ -149,13 +152,17 @@ class TestCharadesEvaluator(unittest.TestCase):
     def setUpClass(cls):
         if CH_NAME not in DatasetCatalog.list():
             DatasetCatalog.register(CH_NAME, lambda: [dict(v) for v in VIDEOS])
-            MetadataCatalog.get(CH_NAME).set(evaluator_type="charades", action_classes=["x", "y", "z"])
+            MetadataCatalog.get(CH_NAME).set(
+                evaluator_type="charades", action_classes=["x", "y", "z"]
+            )
 
     def test_inference_on_dataset(self):
         loader = [[{"video_id": vid, "view_scores": s}] for vid, s in VIEWS]
         with tempfile.TemporaryDirectory() as out:
             evaluator = CharadesEvaluator(CH_NAME, output_dir=out)
-            with self.assertLogs("ag_detectron.evaluation.charades_evaluation", level="WARNING") as logs:
+            with self.assertLogs(
+                "ag_detectron.evaluation.charades_evaluation", level="WARNING"
+            ) as logs:
                 res = inference_on_dataset(ScoreDummy(), loader, evaluator)["charades"]
             self.assertIn("charades_per_class_ap.png", os.listdir(out))
         self.assertTrue(any("different numbers of views" in m for m in logs.output))

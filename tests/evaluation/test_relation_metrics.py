@@ -5,6 +5,7 @@ ids: attention 0 looking_at, 1 not_looking_at, 2 unsure; spatial 3 above, 4 bene
 5 in_front_of, ...; contacting 9 carrying, 10 covered_by, 14 holding, 18 other_relationship.
 PredCls-style predictions reuse the GT boxes with object scores 1, so triplet score = probability.
 """
+
 import unittest
 
 import numpy as np
@@ -62,8 +63,9 @@ class TestIoU(unittest.TestCase):
         # union 100 -> IoU1 = 0.5 exactly (standard IoU would be 36 / 81 = 0.44). >= 0.5 matches.
         gt = frame_ground_truth([0, 0, 9, 9], [OBJ], [5], [0], [[]], [[]])
         for x2, expected in ((4.0, 1.0), (3.9, 0.0)):  # 3.9: area 49 -> IoU1 0.49
-            pred = pred_frame([[0, 0, x2, 9], OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05),
-                              probs(6), probs(17))
+            pred = pred_frame(
+                [[0, 0, x2, 9], OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6), probs(17)
+            )
             for c in ("with", "semi", "no", "ag_paper"):
                 _, r = recall([gt], [pred], c)
                 self.assertEqual(r[-1], expected, (x2, c))
@@ -74,8 +76,9 @@ class TestDirectionDuplicates(unittest.TestCase):
         # object: attention looking_at (0), spatial in_front_of (local 2 -> 5)
         gt = frame_ground_truth(PERSON, [OBJ], [5], [0], [[2]], [[]])
         np.testing.assert_array_equal(gt.triplets, [[0, 1, 0], [1, 0, 5]])
-        pred = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6, 2),
-                          probs(17))
+        pred = pred_frame(
+            [PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6, 2), probs(17)
+        )
         _, r = recall([gt], [pred], "with")
         self.assertEqual(r[-1], 1.0)  # spatial row is emitted on (object, person)
         # the same spatial label annotated person -> object cannot be matched by a spatial row
@@ -84,8 +87,9 @@ class TestDirectionDuplicates(unittest.TestCase):
         self.assertEqual(r[-1], 0.5)
         # the AG-paper protocol compares (person, object) on both sides: one prediction per pair,
         # the argmax over all 26 probabilities: in_front_of 0.95 > looking_at 0.8
-        pred_sp = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.8, 0.1), probs(6, 2, 0.95),
-                             probs(17))
+        pred_sp = pred_frame(
+            [PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.8, 0.1), probs(6, 2, 0.95), probs(17)
+        )
         _, r = recall([gt], [pred_sp], "ag_paper")
         self.assertEqual(r[-1], 0.5)  # in_front_of matched; looking_at cannot be (one per pair)
 
@@ -94,8 +98,9 @@ class TestDirectionDuplicates(unittest.TestCase):
         gt = frame_ground_truth(PERSON, [OBJ], [5], [0], [[]], [[5, 5]])
         self.assertEqual(len(gt.triplets), 3)
         # attention predicted wrong (not_looking_at), holding right: one prediction hits both copies
-        pred = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 1, 0.9, 0.05), probs(6),
-                          probs(17, 5))
+        pred = pred_frame(
+            [PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 1, 0.9, 0.05), probs(6), probs(17, 5)
+        )
         _, r = recall([gt], [pred], "with")
         self.assertAlmostEqual(r[-1], 2.0 / 3.0)
 
@@ -136,8 +141,14 @@ class TestNoConstraint(unittest.TestCase):
         # cells < 100 are all kept; zero cells follow in flat order 26 r + k, and the first one is
         # (r = 0 attention row, k = 2 unsure): rank 25 -> matched within 50 but not within 20.
         gt = frame_ground_truth(PERSON, [OBJ], [5], [2], [[]], [[]])
-        pred = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], [0.5, 0.5, 0.0], probs(6, None, 0, 0.3),
-                          probs(17, None, 0, 0.2))
+        pred = pred_frame(
+            [PERSON, OBJ],
+            [0, 5],
+            [[0, 1]],
+            [0.5, 0.5, 0.0],
+            probs(6, None, 0, 0.3),
+            probs(17, None, 0, 0.2),
+        )
         res, r = recall([gt], [pred], "no", topk=(10, 20, 25, 26, 50, 100))
         self.assertEqual(r, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
         self.assertEqual(res.num_predictions.tolist(), [78])
@@ -148,12 +159,19 @@ class TestNoConstraint(unittest.TestCase):
         # 5 pairs -> 130 positive cells; the GT's holding prob is the smallest positive value,
         # ranked last (130th) -> cut by the top 100.
         objs = [[100.0 + 10 * i, 100.0, 199.0 + 10 * i, 199.0] for i in range(5)]
-        gt = FrameGroundTruth(np.array([PERSON] + objs), np.array([0, 1, 2, 3, 4, 5]),
-                              np.array([[0, 1, 14]]))
+        gt = FrameGroundTruth(
+            np.array([PERSON] + objs), np.array([0, 1, 2, 3, 4, 5]), np.array([[0, 1, 14]])
+        )
         con = np.full((5, 17), 0.5)
         con[0, 5] = 0.01
-        pred = pred_frame(gt.boxes, gt.classes, [[0, i] for i in range(1, 6)], np.full((5, 3), 1 / 3),
-                          np.full((5, 6), 0.5), con)
+        pred = pred_frame(
+            gt.boxes,
+            gt.classes,
+            [[0, i] for i in range(1, 6)],
+            np.full((5, 3), 1 / 3),
+            np.full((5, 6), 0.5),
+            con,
+        )
         res, r = recall([gt], [pred], "no")
         self.assertEqual(res.num_predictions.tolist(), [100])
         self.assertEqual(r[-1], 0.0)
@@ -166,7 +184,9 @@ class TestTies(unittest.TestCase):
     def test_exact_ties_keep_emission_order(self):
         # two objects A (index 1), B (index 2) with identical predictions; GT only "B looking_at".
         # R@1 depends only on which tied row comes first: the first pair in pair_idx order.
-        gt = FrameGroundTruth(np.array([PERSON, OBJ, OBJ2]), np.array([0, 5, 6]), np.array([[0, 2, 0]]))
+        gt = FrameGroundTruth(
+            np.array([PERSON, OBJ, OBJ2]), np.array([0, 5, 6]), np.array([[0, 2, 0]])
+        )
         att = np.tile([0.5, 0.3, 0.2], (2, 1))
         spa, con = np.full((2, 6), 0.1), np.full((2, 17), 0.1)
         boxes, cls = gt.boxes, gt.classes
@@ -180,8 +200,9 @@ class TestTies(unittest.TestCase):
 class TestFramesAndInputs(unittest.TestCase):
     def setUp(self):
         self.gt = frame_ground_truth(PERSON, [OBJ], [5], [0], [[]], [[]])
-        self.pred = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6),
-                               probs(17))
+        self.pred = pred_frame(
+            [PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6), probs(17)
+        )
 
     def test_frame_without_gt_excluded_and_counted(self):
         empty = FrameGroundTruth(np.array([PERSON]), np.array([0]), np.zeros((0, 3), np.int64))
@@ -196,8 +217,12 @@ class TestFramesAndInputs(unittest.TestCase):
         self.assertEqual(res.num_frames_missing_predictions, 1)
 
     def _bad(self, **fields):
-        return self.pred._replace(**{k: np.asarray(v, dtype=np.float64) if k != "pair_idx" else
-                                     np.asarray(v) for k, v in fields.items()})
+        return self.pred._replace(
+            **{
+                k: np.asarray(v, dtype=np.float64) if k != "pair_idx" else np.asarray(v)
+                for k, v in fields.items()
+            }
+        )
 
     def test_bad_inputs_raise(self):
         bad = {
@@ -234,27 +259,38 @@ class TestMeanRecallAndPaper(unittest.TestCase):
         gt2 = frame_ground_truth(PERSON, objs, [5, 6, 7], [0, 0, 0], [[], [], []], [[5], [5], [5]])
         p1 = pred_frame(gt1.boxes, gt1.classes, [[0, 1]], probs(3, 0), probs(6), probs(17, 5))
         con2 = np.stack([probs(17, 5), probs(17, 0), probs(17, 0)])  # carrying for objects 2, 3
-        p2 = pred_frame(gt2.boxes, gt2.classes, [[0, 1], [0, 2], [0, 3]], np.tile(probs(3, 0), (3, 1)),
-                        np.tile(probs(6), (3, 1)), con2)
+        p2 = pred_frame(
+            gt2.boxes,
+            gt2.classes,
+            [[0, 1], [0, 2], [0, 3]],
+            np.tile(probs(3, 0), (3, 1)),
+            np.tile(probs(6), (3, 1)),
+            con2,
+        )
         res = evaluate_relations([gt1, gt2], [p1, p2], constraints=("with",), topk=(100,))["with"]
         self.assertAlmostEqual(res.recall[100], (1.0 + 4.0 / 6.0) / 2)
         self.assertAlmostEqual(res.mean_recall_pooled[100], (1.0 + 0.5) / 26, places=9)
         self.assertAlmostEqual(res.mean_recall_frame[100], (1.0 + 2.0 / 3.0) / 26, places=12)
         self.assertAlmostEqual(res.per_predicate_pooled[14, 0], 0.5, places=9)
         self.assertTrue(np.isnan(res.per_predicate_pooled[3, 0]))
-        res25 = evaluate_relations([gt1, gt2], [p1, p2], constraints=("with",), topk=(100,),
-                                   num_predicates=25)["with"]
+        res25 = evaluate_relations(
+            [gt1, gt2], [p1, p2], constraints=("with",), topk=(100,), num_predicates=25
+        )["with"]
         self.assertAlmostEqual(res25.mean_recall_frame[100], (1.0 + 2.0 / 3.0) / 25, places=12)
 
     def test_ag_paper_image_and_video_level(self):
         # video a: frames with recall 1 and 0; video b: one frame with recall 1.
         # image level = 2/3; video level = mean(1/2, 1) = 3/4.
         gt = frame_ground_truth(PERSON, [OBJ], [5], [0], [[]], [[]])
-        hit = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6), probs(17))
-        miss = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6),
-                          probs(17, 5, 0.95))  # holding 0.95 beats looking_at 0.9 across types
-        res = evaluate_relations([gt] * 3, [hit, miss, hit], constraints=("ag_paper",),
-                                 topk=(20, 50))["ag_paper"]
+        hit = pred_frame(
+            [PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6), probs(17)
+        )
+        miss = pred_frame(
+            [PERSON, OBJ], [0, 5], [[0, 1]], probs(3, 0, 0.9, 0.05), probs(6), probs(17, 5, 0.95)
+        )  # holding 0.95 beats looking_at 0.9 across types
+        res = evaluate_relations(
+            [gt] * 3, [hit, miss, hit], constraints=("ag_paper",), topk=(20, 50)
+        )["ag_paper"]
         self.assertAlmostEqual(res.recall[20], 2.0 / 3.0)
         video = video_mean(res.frame_recall(), res.num_gt > 0, ["a", "a", "b"])
         np.testing.assert_allclose(video, [0.75, 0.75])
@@ -262,8 +298,14 @@ class TestMeanRecallAndPaper(unittest.TestCase):
     def test_ag_paper_caps_recall_per_pair(self):
         # GT: looking_at, above, holding on one pair (3 triplets); one prediction per pair -> <= 1/3
         gt = frame_ground_truth(PERSON, [OBJ], [5], [0], [[0]], [[5]])
-        pred = pred_frame([PERSON, OBJ], [0, 5], [[0, 1]], [1.0, 0.0, 0.0], probs(6, 0, 1.0, 1.0),
-                          probs(17, 5, 1.0, 1.0))
+        pred = pred_frame(
+            [PERSON, OBJ],
+            [0, 5],
+            [[0, 1]],
+            [1.0, 0.0, 0.0],
+            probs(6, 0, 1.0, 1.0),
+            probs(17, 5, 1.0, 1.0),
+        )
         self.assertAlmostEqual(recall([gt], [pred], "ag_paper")[1][-1], 1.0 / 3.0)
 
     def test_25_predicates_drops_other_relationship(self):

@@ -1,5 +1,6 @@
 """Property tests (hypothesis) of the recall core: range, monotonicity, frame-order invariance,
 perfect predictions."""
+
 import unittest
 
 import numpy as np
@@ -12,7 +13,10 @@ from ag_detectron.evaluation.synthetic import random_case
 
 TOPK = (1, 5, 10, 20, 50, 100)
 CASES = st.tuples(
-    st.integers(0, 2**32 - 1), st.integers(1, 12), st.sampled_from(["predcls", "sgdet"]), st.booleans()
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 12),
+    st.sampled_from(["predcls", "sgdet"]),
+    st.booleans(),
 )
 
 
@@ -59,7 +63,9 @@ class TestProperties(unittest.TestCase):
             np.testing.assert_allclose(a[c].hits[perm], b[c].hits)
             for k in TOPK:
                 self.assertAlmostEqual(a[c].recall[k], b[c].recall[k], places=12)
-                self.assertAlmostEqual(a[c].mean_recall_frame[k], b[c].mean_recall_frame[k], places=12)
+                self.assertAlmostEqual(
+                    a[c].mean_recall_frame[k], b[c].mean_recall_frame[k], places=12
+                )
 
     @settings(max_examples=12, deadline=None)
     @given(st.integers(0, 2**32 - 1), st.integers(1, 8))

@@ -4,8 +4,9 @@ The reference follows STTran's structure literally: per frame, build the 3P x 26
 the constraint row by row, sort by triplet score (stable: emission order on ties), match each
 prediction against every GT triplet with a Python loop, take the union of matches in the top K.
 """
+
 import unittest
-from typing import Dict, List
+from typing import List
 
 import numpy as np
 
@@ -26,6 +27,17 @@ def ref_iou(gt, pred):
     area_g = (gt[2] - gt[0] + 1) * (gt[3] - gt[1] + 1)
     area_p = (pred[2] - pred[0] + 1) * (pred[3] - pred[1] + 1)
     return inter / (area_g + area_p - inter)
+
+
+def ref_no_cells(R, rows, sigma, cols):
+    """The 100 cells (r, k) of largest sigma_s sigma_o R[r, k]; ties by flat index 26 r + k."""
+    cells = []
+    for r in range(len(R)):
+        for k in cols:
+            s, o = rows[r]
+            cells.append((-(sigma[s] * sigma[o] * R[r, k]), r * NUM + k, r, k))
+    cells.sort(key=lambda c: (c[0], c[1]))
+    return [(c[2], c[3]) for c in cells[:100]]
 
 
 def ref_predictions(pred, constraint, semi, num_predicates):
@@ -62,14 +74,8 @@ def ref_predictions(pred, constraint, semi, num_predicates):
                     if R[r, k] > semi:
                         add(r, k)
     elif constraint == "no":
-        cells = []
-        for r in range(3 * P):
-            for k in cols:
-                s, o = rows[r]
-                cells.append((-(sigma[s] * sigma[o] * R[r, k]), r * NUM + k, r, k))
-        cells.sort(key=lambda c: (c[0], c[1]))
-        for c in cells[:100]:
-            add(c[2], c[3])
+        for r, k in ref_no_cells(R, rows, sigma, cols):
+            add(r, k)
     elif constraint == "ag_paper":
         for p in range(P):
             h, o = pred.pair_idx[p]
@@ -124,8 +130,9 @@ def ref_evaluate(gts, preds, constraint, topk, iou_thresh=0.5, semi=0.9, num_pre
     fr_sum = np.zeros((len(topk), NUM))
     fr_n = np.zeros(NUM)
     for gt, pred in zip(gts, preds):
-        hits, per_pred, counts, n = ref_frame(gt, pred, constraint, topk, iou_thresh, semi,
-                                              num_predicates)
+        hits, per_pred, counts, n = ref_frame(
+            gt, pred, constraint, topk, iou_thresh, semi, num_predicates
+        )
         if n == 0:
             frame_rec.append([np.nan] * len(topk))
             continue
@@ -139,10 +146,18 @@ def ref_evaluate(gts, preds, constraint, topk, iou_thresh=0.5, semi=0.9, num_pre
     valid = [k for k in range(NUM) if num_predicates == NUM or k != OTHER]
     out = {
         "recall": np.mean(rec, axis=0),
-        "mr_pooled": np.array([sum(pool_hit[i, k] / (pool_cnt[k] + 1e-10) for k in valid)
-                               / num_predicates for i in range(len(topk))]),
-        "mr_frame": np.array([sum(fr_sum[i, k] / fr_n[k] for k in valid if fr_n[k] > 0)
-                              / num_predicates for i in range(len(topk))]),
+        "mr_pooled": np.array(
+            [
+                sum(pool_hit[i, k] / (pool_cnt[k] + 1e-10) for k in valid) / num_predicates
+                for i in range(len(topk))
+            ]
+        ),
+        "mr_frame": np.array(
+            [
+                sum(fr_sum[i, k] / fr_n[k] for k in valid if fr_n[k] > 0) / num_predicates
+                for i in range(len(topk))
+            ]
+        ),
         "frame_recall": np.array(frame_rec),
     }
     return out
@@ -156,17 +171,27 @@ class TestAgainstReference(unittest.TestCase):
         for c, res in ours.items():
             ref = ref_evaluate(gts, preds, c, self.topk, num_predicates=num_predicates)
             with self.subTest(constraint=c, num_predicates=num_predicates):
-                np.testing.assert_allclose([res.recall[k] for k in self.topk], ref["recall"],
-                                           rtol=0, atol=1e-9)
-                np.testing.assert_allclose([res.mean_recall_pooled[k] for k in self.topk],
-                                           ref["mr_pooled"], rtol=0, atol=1e-9)
-                np.testing.assert_allclose([res.mean_recall_frame[k] for k in self.topk],
-                                           ref["mr_frame"], rtol=0, atol=1e-9)
+                np.testing.assert_allclose(
+                    [res.recall[k] for k in self.topk], ref["recall"], rtol=0, atol=1e-9
+                )
+                np.testing.assert_allclose(
+                    [res.mean_recall_pooled[k] for k in self.topk],
+                    ref["mr_pooled"],
+                    rtol=0,
+                    atol=1e-9,
+                )
+                np.testing.assert_allclose(
+                    [res.mean_recall_frame[k] for k in self.topk],
+                    ref["mr_frame"],
+                    rtol=0,
+                    atol=1e-9,
+                )
                 np.testing.assert_allclose(res.frame_recall(), ref["frame_recall"], atol=1e-12)
                 valid = res.num_gt > 0
                 ref_video = video_mean(ref["frame_recall"], valid, vids)
-                np.testing.assert_allclose(video_mean(res.frame_recall(), valid, vids),
-                                           ref_video, atol=1e-12)
+                np.testing.assert_allclose(
+                    video_mean(res.frame_recall(), valid, vids), ref_video, atol=1e-12
+                )
 
     def test_predcls_random(self):
         rng = np.random.default_rng(0)
