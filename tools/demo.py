@@ -120,8 +120,10 @@ def _setup_logging(log_file: str) -> None:
     file_handler.setFormatter(fmt)
     file_handler.setLevel(logging.INFO)
     console = logging.StreamHandler(sys.stdout)
-    console.setFormatter(logging.Formatter("%(message)s"))
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     console.setLevel(logging.WARNING)
+    # Detectron2/fvcore warnings (partial checkpoints by design, ...) stay in the log file only.
+    console.addFilter(lambda r: r.levelno >= logging.ERROR or r.name.startswith("ag_detectron"))
     root = logging.getLogger()
     root.handlers = [file_handler, console]
     root.setLevel(logging.INFO)
