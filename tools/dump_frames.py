@@ -1,12 +1,15 @@
 #!/usr/bin/env python
-"""Extract the Action Genome frames listed in ``frame_list.txt`` from the Charades 480p videos (PyAV).
+"""Extract the Action Genome frames listed in ``frame_list.txt`` from the Charades 480p videos
+(PyAV).
 
-Output names match the official toolkit: ``<frames>/<VIDEO_ID>.mp4/<NNNNNN>.png``, 1-based indices at
-the video's native frame rate (frame i = the i-th decoded frame; equal to ffmpeg's ``%06d.png`` numbering
-for constant-frame-rate videos). Also writes the per-video fps table ``annotations/video_fps.json``
-(``{"VIDEO_ID": fps}``, the container's average frame rate) that ``ag_frame_to_seconds`` needs.
+Output names match the official toolkit: ``<frames>/<VIDEO_ID>.mp4/<NNNNNN>.png``, 1-based indices
+at the video's native frame rate (frame i = the i-th decoded frame; equal to ffmpeg's ``%06d.png``
+numbering for constant-frame-rate videos). Also writes the per-video fps table
+``annotations/video_fps.json`` (``{"VIDEO_ID": fps}``, the container's average frame rate) that
+``ag_frame_to_seconds`` needs.
 
-Resumable: frames already on disk are skipped, every PNG is written to a temporary name and renamed, and a
+Resumable: frames already on disk are skipped, every PNG is written to a temporary name and renamed,
+    and a
 video whose listed frames all exist is not decoded again. At the end a summary lists missing videos,
 unreadable videos and videos shorter than a listed frame; the exit code is 1 if any, unless
 ``--allow-missing``.
@@ -16,6 +19,7 @@ Example::
     python tools/dump_frames.py --root $AG_DATASETS/action_genome            # videos in ROOT/videos
     python tools/dump_frames.py --root ROOT --videos-dir /data/Charades_v1_480 --all-frames
 """
+
 import argparse
 import json
 import logging
@@ -32,20 +36,27 @@ logger = logging.getLogger("dump_frames")
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--root", required=True, help="AG root (annotations/, videos/, frames/)")
     p.add_argument("--videos-dir", help="directory of <VIDEO_ID>.mp4 (default ROOT/videos)")
     p.add_argument("--frames-dir", help="output directory (default ROOT/frames)")
     p.add_argument("--frame-list", help="default ROOT/annotations/frame_list.txt")
     p.add_argument("--fps-file", help="default ROOT/annotations/video_fps.json")
-    p.add_argument("--all-frames", action="store_true", help="write every frame, not only the listed ones")
-    p.add_argument("--allow-missing", action="store_true", help="exit 0 even if videos are missing/unreadable")
+    p.add_argument(
+        "--all-frames", action="store_true", help="write every frame, not only the listed ones"
+    )
+    p.add_argument(
+        "--allow-missing", action="store_true", help="exit 0 even if videos are missing/unreadable"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
 
 def read_frame_list(path: str) -> "OrderedDict[str, Set[int]]":
-    """``{"<VID>.mp4": {1-based frame numbers}}`` from ``frame_list.txt`` lines ``<VID>.mp4/<NNNNNN>.png``."""
+    """``{"<VID>.mp4": {1-based frame numbers}}`` from ``frame_list.txt`` lines
+    ``<VID>.mp4/<NNNNNN>.png``."""
     wanted: "OrderedDict[str, Set[int]]" = OrderedDict()
     with open(path, "r", encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
@@ -54,7 +65,9 @@ def read_frame_list(path: str) -> "OrderedDict[str, Set[int]]":
                 continue
             video, _, frame = line.partition("/")
             if not (video.endswith(".mp4") and frame.endswith(".png") and frame[:-4].isdigit()):
-                raise SystemExit(f"{path}: line {lineno} {line!r} is not '<VIDEO_ID>.mp4/<NNNNNN>.png'")
+                raise SystemExit(
+                    f"{path}: line {lineno} {line!r} is not '<VIDEO_ID>.mp4/<NNNNNN>.png'"
+                )
             wanted.setdefault(video, set()).add(int(frame[:-4]))
     return wanted
 
@@ -74,10 +87,15 @@ def _save_png(image, path: str) -> None:
 def dump_video(video_path: str, out_dir: str, frames: Optional[Set[int]]) -> Dict[str, object]:
     """Decode one video and write the requested 1-based frames (all if ``frames`` is None).
 
-    Returns ``{"fps": float, "written": int, "decoded": int, "beyond_end": [frame numbers not reached]}``.
+    Returns
+    ``{"fps": float, "written": int, "decoded": int, "beyond_end": [frame numbers not reached]}``.
     """
     os.makedirs(out_dir, exist_ok=True)
-    todo = None if frames is None else {n for n in frames if not os.path.exists(os.path.join(out_dir, f"{n:06d}.png"))}
+    todo = (
+        None
+        if frames is None
+        else {n for n in frames if not os.path.exists(os.path.join(out_dir, f"{n:06d}.png"))}
+    )
     with av.open(video_path) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
@@ -130,7 +148,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             missing.append(video)
             continue
         try:
-            stats = dump_video(video_path, os.path.join(frames_dir, video), None if args.all_frames else frames)
+            stats = dump_video(
+                video_path, os.path.join(frames_dir, video), None if args.all_frames else frames
+            )
         except (av.error.FFmpegError, IndexError, OSError) as e:  # IndexError: no video stream
             unreadable[video] = f"{type(e).__name__}: {e}"
             continue
@@ -141,7 +161,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     _write_fps(fps_file, fps_table)
     logger.info(
         f"{len(wanted)} videos in {frame_list}: wrote {written} frames under {frames_dir}; fps of "
-        f"{len(fps_table)} videos in {fps_file}; {len(missing)} missing, {len(unreadable)} unreadable, "
+        f"{len(fps_table)} videos in {fps_file}; {len(missing)} missing, {len(unreadable)} "
+        f"unreadable, "
         f"{len(short)} shorter than a listed frame"
     )
     for video in missing:
@@ -149,7 +170,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     for video, why in unreadable.items():
         logger.warning(f"unreadable video: {os.path.join(videos_dir, video)} ({why})")
     for video, frames in short.items():
-        logger.warning(f"video {video} ends before listed frames {frames[:5]}{' ...' if len(frames) > 5 else ''}")
+        logger.warning(
+            f"video {video} ends before listed frames "
+            f"{frames[:5]}{' ...' if len(frames) > 5 else ''}"
+        )
     problems = len(missing) + len(unreadable) + len(short)
     return 1 if problems and not args.allow_missing else 0
 

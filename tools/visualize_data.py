@@ -1,14 +1,17 @@
 #!/usr/bin/env python
-"""Draw ground-truth Action Genome scene graphs (per frame) and relation timelines (per video) to PNG.
+"""Draw ground-truth Action Genome scene graphs (per frame) and relation timelines (per video) to
+PNG.
 
 Examples::
 
     python tools/visualize_data.py --dataset ag_synth_train --output output/vis --num-videos 2
-    python tools/visualize_data.py --root datasets/action_genome --split test --video 001YG --output vis
+    python tools/visualize_data.py --root datasets/action_genome --split test --video 001YG --output
+    vis
 
 Writes ``<output>/frames/<VID>_<NNNNNN>.png`` (frame + numbered boxes + relation list) and
 ``<output>/timelines/<VID>.png`` (one row per object:predicate over the video's annotated frames).
 """
+
 import argparse
 import logging
 import os
@@ -30,16 +33,26 @@ logger = logging.getLogger("visualize_data")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--dataset", help="a registered dataset name (e.g. ag_synth_train)")
     p.add_argument("--root", help="an AG root to register on the fly (instead of --dataset)")
     p.add_argument("--split", default="train", help="split for --root: train | test | all")
     p.add_argument("--preset", default="none", help="filter preset for --root: none | sttran")
     p.add_argument("--output", required=True, help="output directory")
-    p.add_argument("--video", action="append", help="video id(s) to draw (default: the first videos)")
-    p.add_argument("--num-videos", type=int, default=2, help="videos to draw when --video is not given")
-    p.add_argument("--frames-per-video", type=int, default=3, help="frames drawn per video (evenly spaced)")
-    p.add_argument("--blank-missing", action="store_true", help="draw on a grey canvas when a frame is missing")
+    p.add_argument(
+        "--video", action="append", help="video id(s) to draw (default: the first videos)"
+    )
+    p.add_argument(
+        "--num-videos", type=int, default=2, help="videos to draw when --video is not given"
+    )
+    p.add_argument(
+        "--frames-per-video", type=int, default=3, help="frames drawn per video (evenly spaced)"
+    )
+    p.add_argument(
+        "--blank-missing", action="store_true", help="draw on a grey canvas when a frame is missing"
+    )
     return p.parse_args(argv)
 
 
@@ -49,7 +62,9 @@ def _load_image(d, blank_missing):
             return np.asarray(im.convert("RGB"))
     except OSError:
         if not blank_missing:
-            raise SystemExit(f"cannot read frame {d['file_name']} (use --blank-missing for annotation-only data)")
+            raise SystemExit(
+                f"cannot read frame {d['file_name']} (use --blank-missing for annotation-only data)"
+            )
         return np.full((d["height"], d["width"], 3), 200, dtype=np.uint8)
 
 
@@ -76,17 +91,25 @@ def main(argv=None) -> int:
     written = 0
     for vid in chosen:
         frames = videos[vid]
-        picks = np.unique(np.linspace(0, len(frames) - 1, min(args.frames_per_video, len(frames))).round().astype(int))
+        picks = np.unique(
+            np.linspace(0, len(frames) - 1, min(args.frames_per_video, len(frames)))
+            .round()
+            .astype(int)
+        )
         for i in picks:
             d = frames[i]
             fig = draw_scene_graph(
-                _load_image(d, args.blank_missing), scene_graph_from_dataset_dict(d, meta), title=d["image_id"]
+                _load_image(d, args.blank_missing),
+                scene_graph_from_dataset_dict(d, meta),
+                title=d["image_id"],
             )
             path = os.path.join(args.output, "frames", f"{vid}_{d['frame_number']:06d}.png")
             fig.savefig(path)
             fig.clf()
             written += 1
-        fig = relation_timeline(frames, meta, title=f"{name}: video {vid} ({len(frames)} annotated frames)")
+        fig = relation_timeline(
+            frames, meta, title=f"{name}: video {vid} ({len(frames)} annotated frames)"
+        )
         fig.savefig(os.path.join(args.output, "timelines", f"{vid}.png"))
         written += 1
     logger.info(f"wrote {written} PNGs under {args.output}")

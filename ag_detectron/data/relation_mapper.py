@@ -1,4 +1,5 @@
-"""``RelationDatasetMapper``: an AG dataset dict -> image tensor, box ``instances`` and pair ``relations``.
+"""``RelationDatasetMapper``: an AG dataset dict -> image tensor, box ``instances`` and pair
+``relations``.
 
 Output per frame (docs/design.md)::
 
@@ -9,6 +10,7 @@ Output per frame (docs/design.md)::
 
 Ground truth is kept at test time too: PredCls / SGCls need the GT boxes at inference.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,9 +39,9 @@ def _dataset_names(cfg: Any, is_train: bool) -> Tuple[str, ...]:
 class RelationDatasetMapper:
     """Reads the frame, applies the augmentations, builds ``instances`` and ``relations``.
 
-    Pairs are re-indexed with the keep-mask of ``filter_empty_instances(..., return_mask=True)``: a relation
-    whose person or object box became empty is dropped with it. Relations with ``subject == -1`` (frame
-    without a person box) are skipped.
+    Pairs are re-indexed with the keep-mask of ``filter_empty_instances(..., return_mask=True)``: a
+    relation whose person or object box became empty is dropped with it. Relations with ``subject ==
+    -1`` (frame without a person box) are skipped.
     """
 
     @configurable
@@ -72,7 +74,9 @@ class RelationDatasetMapper:
         groups = {tuple(sorted(m.get("predicate_groups", {}).items())) for m in metas}
         if len(groups) != 1 or not next(iter(groups)):
             raise DatasetFormatError(
-                f"datasets {names}: expected one common 'predicate_groups' metadata entry (relation "
+                f"datasets {names}: expected one common 'predicate_groups' metadata entry "
+                f"(relation "
+                f""
                 f"annotations); found {groups or 'none'}"
             )
         augs = utils.build_augmentation(cfg, is_train)
@@ -90,7 +94,9 @@ class RelationDatasetMapper:
         try:
             image = utils.read_image(d["file_name"], format=self.image_format)
         except Exception as e:  # PIL raises OSError / ValueError / SyntaxError subclasses
-            raise DatasetFormatError(f"{d['file_name']}: cannot read or decode the image ({type(e).__name__}: {e})") from e
+            raise DatasetFormatError(
+                f"{d['file_name']}: cannot read or decode the image ({type(e).__name__}: {e})"
+            ) from e
         utils.check_image_size(d, image)
         aug_input = T.AugInput(image)
         transforms = self.augmentations(aug_input)
@@ -99,11 +105,14 @@ class RelationDatasetMapper:
         d["image"] = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
         # USER: modify the boxes / relations here if needed
         annos = [
-            utils.transform_instance_annotations(obj, transforms, image_shape) for obj in d.pop("annotations")
+            utils.transform_instance_annotations(obj, transforms, image_shape)
+            for obj in d.pop("annotations")
         ]
         instances = utils.annotations_to_instances(annos, image_shape)
         relations = relations_to_instances(d.pop("relations"), image_shape, self.predicate_groups)
-        instances, keep = utils.filter_empty_instances(instances, by_box=True, by_mask=False, return_mask=True)
+        instances, keep = utils.filter_empty_instances(
+            instances, by_box=True, by_mask=False, return_mask=True
+        )
         d["instances"] = instances
         d["relations"] = filter_relations(relations, keep)
         return d

@@ -1,8 +1,10 @@
 """Relation (person -> object pair) helpers: build the ``relations`` Instances and re-index pairs.
 
 A frame's relations cannot be fields of its N-box ``Instances`` (there are R pairs), so they live in
-their own ``Instances`` whose ``gt_pair_idx`` (R, 2) indexes into the box ``Instances`` (docs/design.md).
+their own ``Instances`` whose ``gt_pair_idx`` (R, 2) indexes into the box ``Instances``
+(docs/design.md).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
@@ -16,24 +18,33 @@ __all__ = ["remap_pairs", "relations_to_instances", "filter_relations", "GROUP_F
 GROUP_FIELDS = {"attention": "gt_attention", "spatial": "gt_spatial", "contacting": "gt_contacting"}
 
 
-def remap_pairs(pair_idx: torch.Tensor, keep_mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+def remap_pairs(
+    pair_idx: torch.Tensor, keep_mask: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Re-index pairs after boxes were filtered.
 
     Args:
         pair_idx: (R, 2) long, indices into the N boxes before filtering.
-        keep_mask: (N,) bool, which boxes were kept (e.g. from ``filter_empty_instances(return_mask=True)``).
+        keep_mask: (N,) bool, which boxes were kept (e.g. from
+            ``filter_empty_instances(return_mask=True)``).
 
     Returns:
-        new_pair_idx: (R', 2) long, indices into the kept boxes, for the pairs whose both boxes survive.
+        new_pair_idx: (R', 2) long, indices into the kept boxes, for the pairs whose both boxes
+            survive.
         pair_keep: (R,) bool, which of the input pairs survive (use it to filter the pair labels).
     """
     keep_mask = torch.as_tensor(keep_mask, dtype=torch.bool)
     pair_idx = torch.as_tensor(pair_idx, dtype=torch.long).reshape(-1, 2)
     n = keep_mask.numel()
     if pair_idx.numel() and (int(pair_idx.min()) < 0 or int(pair_idx.max()) >= n):
-        raise IndexError(f"pair indices must lie in [0, {n}); got min {int(pair_idx.min())}, max {int(pair_idx.max())}")
+        raise IndexError(
+            f"pair indices must lie in [0, {n}); got min {int(pair_idx.min())}, max "
+            f"{int(pair_idx.max())}"
+        )
     new_index = torch.cumsum(keep_mask.long(), dim=0) - 1  # (N,) new position of each kept box
-    pair_keep = keep_mask[pair_idx].all(dim=1) if pair_idx.numel() else torch.zeros(0, dtype=torch.bool)
+    pair_keep = (
+        keep_mask[pair_idx].all(dim=1) if pair_idx.numel() else torch.zeros(0, dtype=torch.bool)
+    )
     return new_index[pair_idx[pair_keep]], pair_keep
 
 
@@ -42,35 +53,44 @@ def relations_to_instances(
     image_size: Tuple[int, int],
     predicate_groups: Mapping[str, Tuple[int, int]],
 ) -> Instances:
-    """Dataset-dict relations -> ``Instances`` of R pairs; relations with ``subject == -1`` are skipped.
+    """Dataset-dict relations -> ``Instances`` of R pairs; relations with ``subject == -1`` are
+    skipped.
 
     Args:
-        relations: dicts ``{"subject", "object", "attention": [g], "spatial": [g...], "contacting": [g...]}``
+        relations: dicts
+            ``{"subject", "object", "attention": [g], "spatial": [g...], "contacting": [g...]}``
             with GLOBAL predicate ids.
         image_size: (H, W).
-        predicate_groups: ``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}`` (metadata).
+        predicate_groups: ``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}``
+            (metadata).
 
     Returns:
         Instances with ``gt_pair_idx`` (R, 2) long, ``gt_attention`` (R, 3) float one-hot,
-        ``gt_spatial`` (R, 6) and ``gt_contacting`` (R, 17) float multi-hot (widths from the groups).
+        ``gt_spatial`` (R, 6) and ``gt_contacting`` (R, 17) float multi-hot (widths from the
+        groups).
     """
     rels = [r for r in relations if r["subject"] >= 0]
     out = Instances(image_size)
-    out.gt_pair_idx = torch.tensor([[r["subject"], r["object"]] for r in rels], dtype=torch.long).reshape(-1, 2)
+    out.gt_pair_idx = torch.tensor(
+        [[r["subject"], r["object"]] for r in rels], dtype=torch.long
+    ).reshape(-1, 2)
     for group, field in GROUP_FIELDS.items():
         start, stop = predicate_groups[group]
         labels = torch.zeros((len(rels), stop - start), dtype=torch.float32)
         for i, r in enumerate(rels):
             for g in r[group]:
                 if not start <= g < stop:
-                    raise ValueError(f"predicate id {g} in {group!r} outside the group range [{start}, {stop})")
+                    raise ValueError(
+                        f"predicate id {g} in {group!r} outside the group range [{start}, {stop})"
+                    )
                 labels[i, g - start] = 1.0
         out.set(field, labels)
     return out
 
 
 def filter_relations(relations: Instances, keep_mask: torch.Tensor) -> Instances:
-    """Drop the pairs whose person or object box was dropped and re-index the rest (see :func:`remap_pairs`)."""
+    """Drop the pairs whose person or object box was dropped and re-index the rest (see
+    :func:`remap_pairs`)."""
     pair_idx, pair_keep = remap_pairs(relations.gt_pair_idx, keep_mask)
     out = relations[pair_keep]
     out.gt_pair_idx = pair_idx
@@ -78,7 +98,8 @@ def filter_relations(relations: Instances, keep_mask: torch.Tensor) -> Instances
 
 
 def pairs_as_lists(relations: Instances) -> List[Dict[str, Any]]:
-    """Inverse of :func:`relations_to_instances` for inspection and tests (local ids within each group)."""
+    """Inverse of :func:`relations_to_instances` for inspection and tests (local ids within each
+    group)."""
     out = []
     for i in range(len(relations)):
         rec = {"pair": relations.gt_pair_idx[i].tolist()}

@@ -1,4 +1,5 @@
-"""Tiny Action Genome fixtures in the exact release format, for tests (modelled on ag_format.md §4-§5).
+"""Tiny Action Genome fixtures in the exact release format, for tests (modelled on ag_format.md
+§4-§5).
 
 ``make_ag_annotations()`` returns ``(persons, objects)`` dicts shaped like ``person_bbox.pkl`` and
 ``object_bbox_and_relationship.pkl``; tests may edit them before ``write_ag_root`` writes the files.
@@ -8,12 +9,14 @@ Default content (W x H = 480 x 270):
 ========  =====  ======  =========================================================================
 video     split  frames  notes
 ========  =====  ======  =========================================================================
-001YG     train  89..95  4 frames; person [24.3, 71.4, 259.2, 268.2]; chair (56.3, 179.2, 192.8, 90.6);
+001YG     train  89..95  4 frames; person [24.3, 71.4, 259.2, 268.2]; chair (56.3, 179.2, 192.8,
+90.6);
                          frame 95 also an invisible cup/glass/bottle and a 10x40 px book (small box)
 0A8CF     train  12, 20  2 frames (short video); frame 20 has only an invisible object
 Q8XEE     test   111..   4 frames; sofa/couch with 2 spatial labels; frame 118 has no person (0, 4)
 ========  =====  ======  =========================================================================
 """
+
 from __future__ import annotations
 
 import os
@@ -31,7 +34,8 @@ SIZE = (480, 270)  # (W, H)
 
 
 def person_entry(box: Optional[List[float]], size: Tuple[int, int] = SIZE) -> Dict[str, Any]:
-    """A ``person_bbox.pkl`` value: float32 ``(1, 4)`` xyxy box, or ``(0, 4)`` when ``box`` is None."""
+    """A ``person_bbox.pkl`` value: float32 ``(1, 4)`` xyxy box, or ``(0, 4)`` when ``box`` is
+    None."""
     n = 0 if box is None else 1
     return {
         "bbox": np.asarray([box] if n else np.zeros((0, 4)), dtype=np.float32).reshape(n, 4),
@@ -60,8 +64,12 @@ def object_entry(
         "class": cls,
         "bbox": tuple(float(v) for v in box) if visible else None,
         "attention_relationship": list(attention or ["looking_at"]) if visible else None,
-        "spatial_relationship": list(spatial if spatial is not None else ["in_front_of"]) if visible else None,
-        "contacting_relationship": list(contacting if contacting is not None else ["holding"]) if visible else None,
+        "spatial_relationship": (
+            list(spatial if spatial is not None else ["in_front_of"]) if visible else None
+        ),
+        "contacting_relationship": (
+            list(contacting if contacting is not None else ["holding"]) if visible else None
+        ),
         "metadata": {"tag": tag, "set": split},
         "visible": visible,
     }
@@ -76,19 +84,49 @@ def make_ag_annotations() -> Tuple[Dict[str, Any], Dict[str, List[Dict[str, Any]
     for n in (89, 91, 93, 95):
         key = f"001YG.mp4/{n:06d}.png"
         persons[key] = person_entry(person)
-        objects[key] = [object_entry("chair", key, "train", chair, ["not_looking_at"], ["beneath", "behind"], ["sitting_on"])]
+        objects[key] = [
+            object_entry(
+                "chair",
+                key,
+                "train",
+                chair,
+                ["not_looking_at"],
+                ["beneath", "behind"],
+                ["sitting_on"],
+            )
+        ]
     key95 = "001YG.mp4/000095.png"
     objects[key95].append(object_entry("cup/glass/bottle", key95, "train"))
-    objects[key95].append(object_entry("book", key95, "train", (300.0, 20.0, 10.0, 40.0), ["unsure"], [], ["other_relationship"]))
+    objects[key95].append(
+        object_entry(
+            "book",
+            key95,
+            "train",
+            (300.0, 20.0, 10.0, 40.0),
+            ["unsure"],
+            [],
+            ["other_relationship"],
+        )
+    )
     for n in (12, 20):
         key = f"0A8CF.mp4/{n:06d}.png"
         persons[key] = person_entry([100.0, 50.0, 200.0, 260.0])
-        objects[key] = [object_entry("broom", key, "train", None if n == 20 else (150.0, 40.0, 30.0, 200.0))]
+        objects[key] = [
+            object_entry("broom", key, "train", None if n == 20 else (150.0, 40.0, 30.0, 200.0))
+        ]
     for n in (111, 115, 118, 120):
         key = f"Q8XEE.mp4/{n:06d}.png"
         persons[key] = person_entry(None if n == 118 else [200.0, 30.0, 330.0, 265.0])
         objects[key] = [
-            object_entry("sofa/couch", key, "test", (10.0, 120.0, 460.0, 150.0), ["looking_at"], ["beneath", "behind"], ["sitting_on", "touching"])
+            object_entry(
+                "sofa/couch",
+                key,
+                "test",
+                (10.0, 120.0, 460.0, 150.0),
+                ["looking_at"],
+                ["beneath", "behind"],
+                ["sitting_on", "touching"],
+            )
         ]
     return persons, objects
 
@@ -103,7 +141,8 @@ def write_ag_root(
 ) -> str:
     """Write ``root/annotations/*`` (and ``root/frames/*.png`` if ``images``); returns ``root``.
 
-    ``frame_list`` defaults to the object keys in reverse order (the loader must sort), 21-byte lines.
+    ``frame_list`` defaults to the object keys in reverse order (the loader must sort), 21-byte
+    lines.
     """
     anno = os.path.join(root, "annotations")
     os.makedirs(anno, exist_ok=True)

@@ -1,13 +1,15 @@
 """Drawing Action Genome scene graphs: a frame with boxes + relation list, and a per-video timeline.
 
-Works on ground truth (a dataset dict, docs/design.md) and on model output (``{"instances", "relations"}``
-with ``pred_boxes``, ``pred_classes``, ``scores`` and ``pair_idx``, ``attention_scores``, ``spatial_scores``,
-``contacting_scores``), so ``tools/visualize_data.py`` and a predict tool share one renderer.
-Rendering uses matplotlib's Agg backend; functions return figures or ``(H, W, 3) uint8`` RGB arrays.
+Works on ground truth (a dataset dict, docs/design.md) and on model output
+(``{"instances", "relations"}`` with ``pred_boxes``, ``pred_classes``, ``scores`` and ``pair_idx``,
+``attention_scores``, ``spatial_scores``, ``contacting_scores``), so ``tools/visualize_data.py`` and
+a predict tool share one renderer. Rendering uses matplotlib's Agg backend; functions return figures
+or ``(H, W, 3) uint8`` RGB arrays.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import matplotlib
 
@@ -62,8 +64,10 @@ def scene_graph_from_model_output(
     predicate_thresh: float = 0.5,
     max_pairs: int = 10,
 ) -> SceneGraph:
-    """Predicted graph: pairs whose object score >= ``score_thresh``, best ``max_pairs`` by max predicate
-    score; attention = argmax, spatial / contacting = scores >= ``predicate_thresh`` (at least the best)."""
+    """Predicted graph: pairs whose object score >= ``score_thresh``, best ``max_pairs`` by max
+    predicate score; attention = argmax, spatial / contacting = scores >= ``predicate_thresh`` (at
+    least the best).
+    """
     inst, rel = outputs["instances"], outputs["relations"]
     boxes = _np(inst.pred_boxes.tensor if hasattr(inst.pred_boxes, "tensor") else inst.pred_boxes)
     classes = _np(inst.pred_classes).astype(int)
@@ -72,7 +76,11 @@ def scene_graph_from_model_output(
     groups = metadata.predicate_groups
     names = metadata.predicate_classes
     group_scores = {g: _np(rel.get(f"{g}_scores")).reshape(len(pairs), -1) for g in _GROUPS}
-    keep = [i for i, (s, o) in enumerate(pairs) if scores[o] >= score_thresh and scores[s] >= score_thresh]
+    keep = [
+        i
+        for i, (s, o) in enumerate(pairs)
+        if scores[o] >= score_thresh and scores[s] >= score_thresh
+    ]
     strength = {i: max(float(group_scores[g][i].max()) for g in _GROUPS) for i in keep}
     keep = sorted(keep, key=lambda i: -strength[i])[:max_pairs]
     used = sorted({int(j) for i in keep for j in pairs[i]})
@@ -83,7 +91,11 @@ def scene_graph_from_model_output(
         for g in _GROUPS:
             start = groups[g][0]
             sc = group_scores[g][i]
-            idx = [int(np.argmax(sc))] if g == "attention" else [k for k in np.argsort(-sc) if sc[k] >= predicate_thresh]
+            idx = (
+                [int(np.argmax(sc))]
+                if g == "attention"
+                else [k for k in np.argsort(-sc) if sc[k] >= predicate_thresh]
+            )
             if not idx:
                 idx = [int(np.argmax(sc))]
             entry[g] = [(names[start + k], float(sc[k])) for k in idx]
@@ -100,7 +112,8 @@ def scene_graph_from_model_output(
 def draw_scene_graph(
     image: np.ndarray, graph: SceneGraph, title: str = "", dpi: int = 100, min_width: int = 640
 ) -> plt.Figure:
-    """Frame with numbered, coloured boxes and person->object arrows, plus a panel listing the relations.
+    """Frame with numbered, coloured boxes and person->object arrows, plus a panel listing the
+    relations.
 
     Args:
         image: (H, W, 3) uint8 RGB.
@@ -122,14 +135,29 @@ def draw_scene_graph(
     for i, (box, label) in enumerate(zip(boxes, graph["labels"])):
         color = cmap(i % 10)
         x1, y1, x2, y2 = box
-        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color, linewidth=2))
-        text = f"{i}:{label}" + (f" {graph['scores'][i]:.2f}" if graph.get("scores") is not None else "")
-        ax.text(x1 + 1, max(y1 - 2, 8), text, fontsize=7, color="white", va="bottom",
-                bbox=dict(facecolor=color, edgecolor="none", pad=1, alpha=0.85))
+        ax.add_patch(
+            Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color, linewidth=2)
+        )
+        text = f"{i}:{label}" + (
+            f" {graph['scores'][i]:.2f}" if graph.get("scores") is not None else ""
+        )
+        ax.text(
+            x1 + 1,
+            max(y1 - 2, 8),
+            text,
+            fontsize=7,
+            color="white",
+            va="bottom",
+            bbox=dict(facecolor=color, edgecolor="none", pad=1, alpha=0.85),
+        )
     for s, o in graph["pairs"]:
         (sx, sy), (ox, oy) = _center(boxes[s]), _center(boxes[o])
-        ax.annotate("", xy=(ox, oy), xytext=(sx, sy),
-                    arrowprops=dict(arrowstyle="->", color=cmap(o % 10), lw=1.5, alpha=0.9))
+        ax.annotate(
+            "",
+            xy=(ox, oy),
+            xytext=(sx, sy),
+            arrowprops=dict(arrowstyle="->", color=cmap(o % 10), lw=1.5, alpha=0.9),
+        )
     ax.set_xlim(0, w)
     ax.set_ylim(h, 0)
     tx = fig.add_axes([frac, 0, 1 - frac, 1])
@@ -148,8 +176,16 @@ def draw_scene_graph(
         colors.append("gray")
     step = min(0.07, 0.95 / max(len(lines), 1))
     for k, (line, color) in enumerate(zip(lines, colors)):
-        tx.text(0.02, 0.97 - k * step, line, fontsize=7, color=color, va="top", family="monospace",
-                transform=tx.transAxes)
+        tx.text(
+            0.02,
+            0.97 - k * step,
+            line,
+            fontsize=7,
+            color=color,
+            va="top",
+            family="monospace",
+            transform=tx.transAxes,
+        )
     return fig
 
 
@@ -165,7 +201,8 @@ def relation_timeline(
     Args:
         frames: the video's dataset dicts (any order; sorted by ``frame_number`` here).
     Rows are ``object: predicate`` (grouped by object, coloured by predicate group); a square marks
-    each annotated frame where the label holds; grey ticks mark frames where the object is not annotated.
+    each annotated frame where the label holds; grey ticks mark frames where the object is not
+    annotated.
     """
     frames = sorted(frames, key=lambda d: d["frame_number"])
     classes, names = metadata.thing_classes, metadata.predicate_classes
@@ -178,11 +215,15 @@ def relation_timeline(
                 for pid in r[g]:
                     rows.setdefault((obj, pid), []).append(d["frame_number"])
     keys = sorted(rows, key=lambda k: (k[0], k[1]))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * len(frames) + 3), max(2.0, 0.28 * len(keys) + 1.2)), dpi=100)
+    fig, ax = plt.subplots(
+        figsize=(max(6.0, 0.12 * len(frames) + 3), max(2.0, 0.28 * len(keys) + 1.2)), dpi=100
+    )
     xs = [d["frame_number"] for d in frames]
     for y, key in enumerate(keys):
         g = next(name for name, (a, b) in groups.items() if a <= key[1] < b)
-        ax.scatter(rows[key], [y] * len(rows[key]), marker="s", s=30, color=_GROUP_COLORS[g], zorder=3)
+        ax.scatter(
+            rows[key], [y] * len(rows[key]), marker="s", s=30, color=_GROUP_COLORS[g], zorder=3
+        )
     ax.set_yticks(range(len(keys)))
     ax.set_yticklabels([f"{obj}: {names[pid]}" for obj, pid in keys], fontsize=7)
     ax.set_xticks(xs if len(xs) <= 30 else xs[:: max(1, len(xs) // 30)])
@@ -192,7 +233,10 @@ def relation_timeline(
     ax.invert_yaxis()
     ax.set_axisbelow(True)
     ax.grid(axis="x", color="#dddddd", linewidth=0.5)
-    handles = [plt.Line2D([], [], marker="s", linestyle="", color=c, label=g) for g, c in _GROUP_COLORS.items()]
+    handles = [
+        plt.Line2D([], [], marker="s", linestyle="", color=c, label=g)
+        for g, c in _GROUP_COLORS.items()
+    ]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title or (f"video {frames[0]['video_id']}" if frames else ""), fontsize=9)
     fig.tight_layout()

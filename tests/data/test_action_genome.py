@@ -40,7 +40,9 @@ class TestLoadActionGenome(unittest.TestCase):
         self.assertEqual(d["video_id"], "001YG")
         self.assertEqual(d["frame_number"], 89)
         self.assertEqual((d["width"], d["height"]), (480, 270))
-        self.assertEqual(d["file_name"], os.path.join(self.root, "frames", "001YG.mp4", "000089.png"))
+        self.assertEqual(
+            d["file_name"], os.path.join(self.root, "frames", "001YG.mp4", "000089.png")
+        )
         person, chair = d["annotations"]
         self.assertEqual(person["category_id"], 0)
         self.assertEqual(person["bbox_mode"], BoxMode.XYXY_ABS)
@@ -57,7 +59,10 @@ class TestLoadActionGenome(unittest.TestCase):
                     "subject": 0,
                     "object": 1,
                     "attention": [C.predicate_name_to_id("not_looking_at")],
-                    "spatial": [C.predicate_name_to_id("beneath"), C.predicate_name_to_id("behind")],
+                    "spatial": [
+                        C.predicate_name_to_id("beneath"),
+                        C.predicate_name_to_id("behind"),
+                    ],
                     "contacting": [C.predicate_name_to_id("sitting_on")],
                 }
             ],
@@ -70,7 +75,8 @@ class TestLoadActionGenome(unittest.TestCase):
         dicts, _ = _load(self.root, "test")
         self.assertEqual({d["video_id"] for d in dicts}, {"Q8XEE"})
         no_person = [d for d in dicts if d["frame_number"] == 118][0]
-        self.assertEqual([a["category_id"] for a in no_person["annotations"]], [30])  # sofa/couch only
+        # sofa/couch only
+        self.assertEqual([a["category_id"] for a in no_person["annotations"]], [30])
         self.assertEqual(no_person["relations"][0]["subject"], -1)
         self.assertEqual(no_person["relations"][0]["object"], 0)
         self.assertEqual(len(_load(self.root, "all")[0]), 10)
@@ -91,7 +97,9 @@ class TestLoadActionGenome(unittest.TestCase):
         dicts, c = _load(self.root, "train", "sttran")
         # 0A8CF: frame 20 has no visible object; the video then has 1 frame < 3 -> dropped
         self.assertEqual([d["video_id"] for d in dicts], ["001YG"] * 4)
-        self.assertEqual((c["no_visible_object"], c["short_videos"], c["short_video_frames"]), (1, 1, 1))
+        self.assertEqual(
+            (c["no_visible_object"], c["short_videos"], c["short_video_frames"]), (1, 1, 1)
+        )
         dicts, c = _load(self.root, "test", "sttran")
         self.assertEqual([d["frame_number"] for d in dicts], [111, 115, 120])
         self.assertEqual(c["no_person"], 1)
@@ -107,7 +115,8 @@ class TestLoadActionGenome(unittest.TestCase):
         self._write()
         dicts, c = _load(self.root, "train", min_box_short_edge=16)
         f95 = [d for d in dicts if d["image_id"] == "001YG.mp4/000095.png"][0]
-        self.assertEqual([a["category_id"] for a in f95["annotations"]], [0, 7])  # 10x40 book dropped
+        # the 10x40 book is dropped
+        self.assertEqual([a["category_id"] for a in f95["annotations"]], [0, 7])
         self.assertEqual(len(f95["relations"]), 1)
         self.assertEqual(c["small_boxes"], 1)
         # strict >: a short edge of exactly 10 is dropped at threshold 10, kept at 9.99
@@ -194,7 +203,9 @@ class TestRegisteredCatalog(unittest.TestCase):
         with tempfile.TemporaryDirectory() as root:
             p, o = make_ag_annotations()
             write_ag_root(root, p, o)
-            dicts = load_action_genome(root, "train", "sttran", cache_dir=os.path.join(root, "cache"))
+            dicts = load_action_genome(
+                root, "train", "sttran", cache_dir=os.path.join(root, "cache")
+            )
             self.assertEqual(len(dicts), 4)
 
 

@@ -7,13 +7,19 @@ import numpy as np
 
 from ag_detectron.data.datasets import load_action_genome_with_counts
 from ag_detectron.errors import DatasetFormatError
-from ag_detectron.utils.ag_fixtures import make_ag_annotations, object_entry, person_entry, write_ag_root
+from ag_detectron.utils.ag_fixtures import (
+    make_ag_annotations,
+    object_entry,
+    person_entry,
+    write_ag_root,
+)
 
 KEY = "001YG.mp4/000089.png"
 
 
 class TestBadInput(unittest.TestCase):
-    """Each malformed input raises DatasetFormatError naming the file, the frame key and the field."""
+    """Each malformed input raises DatasetFormatError naming the file, the frame key and the
+    field."""
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()

@@ -22,10 +22,14 @@ class TestCache(unittest.TestCase):
         self.tmp.cleanup()
 
     def _load(self, **kw):
-        return load_action_genome_with_counts(self.root, "train", "sttran", cache_dir=self.cache, **kw)
+        return load_action_genome_with_counts(
+            self.root, "train", "sttran", cache_dir=self.cache, **kw
+        )
 
     def test_reload_equals_fresh(self):
-        fresh, counts = load_action_genome_with_counts(self.root, "train", "sttran", use_cache=False)
+        fresh, counts = load_action_genome_with_counts(
+            self.root, "train", "sttran", use_cache=False
+        )
         first, _ = self._load()
         files = glob.glob(os.path.join(self.cache, "*"))
         self.assertEqual(len(files), 1)
@@ -57,7 +61,8 @@ class TestCache(unittest.TestCase):
         st = os.stat(path)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
         with mock.patch(
-            "ag_detectron.data.datasets.action_genome.parse_action_genome", wraps=lambda *a: ([], {})
+            "ag_detectron.data.datasets.action_genome.parse_action_genome",
+            wraps=lambda *a: ([], {}),
         ) as parse:
             try:
                 self._load()
@@ -96,7 +101,11 @@ class TestColumnar(unittest.TestCase):
             persons, objects = make_ag_annotations()
             write_ag_root(root, persons, objects)
             for split in ("train", "test", "all"):
-                for kw in ({}, {"visible_only": False}, {"num_predicates": 25, "min_box_short_edge": 16}):
+                for kw in (
+                    {},
+                    {"visible_only": False},
+                    {"num_predicates": 25, "min_box_short_edge": 16},
+                ):
                     dicts, _ = load_action_genome_with_counts(root, split, use_cache=False, **kw)
                     self.assertEqual(decode_frames(encode_frames(dicts)), dicts)
             self.assertEqual(decode_frames(encode_frames([])), [])

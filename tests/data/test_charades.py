@@ -18,14 +18,19 @@ from ag_detectron.errors import DatasetFormatError
 
 HEADER = "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length"
 ROWS = [
-    '46GP8,HR43,Kitchen,6,7,Yes,"A person cooks food, then eats.",food;dish,"Cook; eat",c002 11.90 21.20;c001 0.00 12.60,24.83',
-    'N11GT,0KZ7,Stairs,,,Yes,A person walks.,stairs,Walks.,,30.00',  # empty quality, relevance, actions
-    'ABC12,XX01,Bedroom,5,,No,"He said ""hi"".",bed,"Lies, sleeps",c000 9.50 3.20;c002 20.00 40.00,31.1',
+    '46GP8,HR43,Kitchen,6,7,Yes,"A person cooks food, then eats.",food;dish,"Cook; eat",'
+    "c002 11.90 21.20;c001 0.00 12.60,24.83",
+    # empty quality, relevance, actions
+    "N11GT,0KZ7,Stairs,,,Yes,A person walks.,stairs,Walks.,,30.00",
+    'ABC12,XX01,Bedroom,5,,No,"He said ""hi"".",bed,"Lies, sleeps",'
+    "c000 9.50 3.20;c002 20.00 40.00,31.1",
 ]
 CLASSES = "c000 Holding some clothes\nc001 Putting clothes somewhere\nc002 Lying on a bed \n"
 
 
-def write_charades(root, newline="\n", final_newline=True, rows=ROWS, classes=CLASSES, header=HEADER):
+def write_charades(
+    root, newline="\n", final_newline=True, rows=ROWS, classes=CLASSES, header=HEADER
+):
     os.makedirs(root, exist_ok=True)
     text = newline.join([header] + rows) + (newline if final_newline else "")
     for split in ("train", "test"):
@@ -81,10 +86,10 @@ class TestCharades(unittest.TestCase):
 
     def test_bad_rows(self):
         bad = {
-            "actions": ROWS[:1] + ['X,1,2,3,4,Yes,s,o,d,c002 1.0,5.0'],
-            "class": ['X,1,2,3,4,Yes,s,o,d,c007 1.0 2.0,5.0'],
-            "length": ['X,1,2,3,4,Yes,s,o,d,,abc'],
-            "fields": ['X,1,2,3,4,Yes,s,o,d,'],
+            "actions": ROWS[:1] + ["X,1,2,3,4,Yes,s,o,d,c002 1.0,5.0"],
+            "class": ["X,1,2,3,4,Yes,s,o,d,c007 1.0 2.0,5.0"],
+            "length": ["X,1,2,3,4,Yes,s,o,d,,abc"],
+            "fields": ["X,1,2,3,4,Yes,s,o,d,"],
             "dup": ROWS[:1] * 2,
         }
         for what, rows in bad.items():

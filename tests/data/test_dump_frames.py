@@ -37,7 +37,12 @@ class TestDumpFrames(unittest.TestCase):
         write_video(os.path.join(self.root, "videos", "BBBBB.mp4"), 4, 30)
         with open(os.path.join(self.root, "videos", "CCCCC.mp4"), "wb") as f:
             f.write(b"not a video")
-        self.keys = ["AAAAA.mp4/000002.png", "AAAAA.mp4/000005.png", "AAAAA.mp4/000009.png", "BBBBB.mp4/000001.png"]
+        self.keys = [
+            "AAAAA.mp4/000002.png",
+            "AAAAA.mp4/000005.png",
+            "AAAAA.mp4/000009.png",
+            "BBBBB.mp4/000001.png",
+        ]
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -50,7 +55,10 @@ class TestDumpFrames(unittest.TestCase):
         self._frame_list(self.keys)
         self.assertEqual(dump_frames.main(["--root", self.root, "--quiet"]), 0)
         out = os.path.join(self.root, "frames")
-        self.assertEqual(sorted(os.listdir(os.path.join(out, "AAAAA.mp4"))), ["000002.png", "000005.png", "000009.png"])
+        self.assertEqual(
+            sorted(os.listdir(os.path.join(out, "AAAAA.mp4"))),
+            ["000002.png", "000005.png", "000009.png"],
+        )
         for n in (2, 5, 9):
             level = np.asarray(Image.open(os.path.join(out, "AAAAA.mp4", f"{n:06d}.png"))).mean()
             self.assertAlmostEqual(level, 20 * n, delta=6)  # 1-based: frame n is the n-th frame
@@ -63,10 +71,14 @@ class TestDumpFrames(unittest.TestCase):
         self.assertEqual(dump_frames.main(["--root", self.root, "--quiet"]), 0)
         self.assertEqual(os.stat(path5).st_mtime_ns, mtime)
         self.assertTrue(os.path.exists(os.path.join(out, "AAAAA.mp4", "000002.png")))
-        self.assertFalse([f for f in os.listdir(os.path.join(out, "AAAAA.mp4")) if f.startswith(".tmp")])
+        self.assertFalse(
+            [f for f in os.listdir(os.path.join(out, "AAAAA.mp4")) if f.startswith(".tmp")]
+        )
 
     def test_missing_unreadable_short(self):
-        self._frame_list(self.keys + ["CCCCC.mp4/000001.png", "DDDDD.mp4/000001.png", "BBBBB.mp4/000007.png"])
+        self._frame_list(
+            self.keys + ["CCCCC.mp4/000001.png", "DDDDD.mp4/000001.png", "BBBBB.mp4/000007.png"]
+        )
         with self.assertLogs("dump_frames", level="WARNING") as logs:
             self.assertEqual(dump_frames.main(["--root", self.root, "--quiet"]), 1)
         text = "\n".join(logs.output)

@@ -27,7 +27,9 @@ class TestRelationDatasetMapper(unittest.TestCase):
         root = os.path.join(cls.datasets, "action_genome")
         persons, objects = make_ag_annotations()
         write_ag_root(root, persons, objects, images=True)
-        cls.cache_env = mock.patch.dict(os.environ, {"AG_CACHE": os.path.join(cls.datasets, "cache")})
+        cls.cache_env = mock.patch.dict(
+            os.environ, {"AG_CACHE": os.path.join(cls.datasets, "cache")}
+        )
         cls.cache_env.start()
         cls.name = "test_mapper_ag_train"
         register_action_genome(cls.name, root, "train")
@@ -76,7 +78,10 @@ class TestRelationDatasetMapper(unittest.TestCase):
     def test_resize_scales_boxes_and_keeps_pairs(self):
         d = self._frame()
         mapper = RelationDatasetMapper(
-            is_train=False, augmentations=[T.Resize((135, 240))], image_format="BGR", predicate_groups=GROUPS
+            is_train=False,
+            augmentations=[T.Resize((135, 240))],
+            image_format="BGR",
+            predicate_groups=GROUPS,
         )
         out = mapper(d)
         self.assertEqual(tuple(out["image"].shape), (3, 135, 240))
@@ -98,12 +103,17 @@ class TestRelationDatasetMapper(unittest.TestCase):
         )
         out = mapper(d)
         x1, y1, x2, y2 = d["annotations"][1]["bbox"]
-        self.assertTrue(torch.allclose(out["instances"].gt_boxes.tensor[1], torch.tensor([480 - x2, y1, 480 - x1, y2])))
+        self.assertTrue(
+            torch.allclose(
+                out["instances"].gt_boxes.tensor[1], torch.tensor([480 - x2, y1, 480 - x1, y2])
+            )
+        )
         self.assertEqual(out["relations"].gt_pair_idx.tolist(), [[0, 1], [0, 2]])
 
     def test_crop_drops_box_and_reindexes_pairs(self):
         d = self._frame()
-        # the book sits at x in [300, 310]; cropping x in [0, 290) empties it (index 2) -> its pair goes
+        # the book sits at x in [300, 310]; cropping x in [0, 290) empties it (index 2) -> its pair
+        # goes
         d = dict(d, annotations=[d["annotations"][0], d["annotations"][2], d["annotations"][1]])
         d["relations"] = [dict(d["relations"][1], object=1), dict(d["relations"][0], object=2)]
         mapper = RelationDatasetMapper(
@@ -121,7 +131,9 @@ class TestRelationDatasetMapper(unittest.TestCase):
         dicts = DatasetCatalog.get(self.name)
         d = dict(dicts[0], annotations=dicts[0]["annotations"][1:])
         d["relations"] = [dict(r, subject=-1, object=0) for r in dicts[0]["relations"]]
-        mapper = RelationDatasetMapper(is_train=False, augmentations=[], image_format="RGB", predicate_groups=GROUPS)
+        mapper = RelationDatasetMapper(
+            is_train=False, augmentations=[], image_format="RGB", predicate_groups=GROUPS
+        )
         out = mapper(d)
         self.assertEqual(len(out["relations"]), 0)
         self.assertEqual(tuple(out["relations"].gt_pair_idx.shape), (0, 2))
@@ -132,7 +144,9 @@ class TestRelationDatasetMapper(unittest.TestCase):
         with open(bad, "wb") as f:
             f.write(b"\x89PNG\r\n\x1a\nnot really")
         d["file_name"] = bad
-        mapper = RelationDatasetMapper(is_train=False, augmentations=[], image_format="BGR", predicate_groups=GROUPS)
+        mapper = RelationDatasetMapper(
+            is_train=False, augmentations=[], image_format="BGR", predicate_groups=GROUPS
+        )
         with self.assertRaisesRegex(DatasetFormatError, "broken.png"):
             mapper(d)
 
@@ -156,7 +170,9 @@ class TestRelationDatasetMapper(unittest.TestCase):
 
     def test_image_matches_file(self):
         d = self._frame()
-        mapper = RelationDatasetMapper(is_train=False, augmentations=[], image_format="RGB", predicate_groups=GROUPS)
+        mapper = RelationDatasetMapper(
+            is_train=False, augmentations=[], image_format="RGB", predicate_groups=GROUPS
+        )
         out = mapper(d)
         from PIL import Image
 

@@ -38,7 +38,11 @@ class TestRemapPairs(unittest.TestCase):
             pairs = torch.randint(0, n, (6, 2), generator=g)
             new, k = remap_pairs(pairs, keep)
             kept_ids = torch.nonzero(keep).flatten().tolist()
-            ref = [[kept_ids.index(a), kept_ids.index(b)] for a, b in pairs.tolist() if a in kept_ids and b in kept_ids]
+            ref = [
+                [kept_ids.index(a), kept_ids.index(b)]
+                for a, b in pairs.tolist()
+                if a in kept_ids and b in kept_ids
+            ]
             self.assertEqual(new.tolist(), ref)
 
 

@@ -38,14 +38,18 @@ class TestVisualization(unittest.TestCase):
         self.assertEqual(g["labels"], ["person", "chair", "book"])
         self.assertEqual(g["pairs"], [(0, 1), (0, 2)])
         self.assertEqual(g["predicates"][0]["contacting"], [("sittingon", 1.0)])
-        img = figure_to_array(draw_scene_graph(np.zeros((270, 480, 3), np.uint8), g, title=d["image_id"]))
+        img = figure_to_array(
+            draw_scene_graph(np.zeros((270, 480, 3), np.uint8), g, title=d["image_id"])
+        )
         self.assertEqual(img.ndim, 3)
         self.assertGreater(img.shape[1], 480)  # frame + relation panel
         self.assertGreater(img.std(), 0)
 
     def test_model_output_graph(self):
         inst = Instances((270, 480))
-        inst.pred_boxes = Boxes(torch.tensor([[10.0, 10, 100, 200], [50, 50, 90, 90], [200, 20, 260, 80]]))
+        inst.pred_boxes = Boxes(
+            torch.tensor([[10.0, 10, 100, 200], [50, 50, 90, 90], [200, 20, 260, 80]])
+        )
         inst.pred_classes = torch.tensor([0, 7, 4])
         inst.scores = torch.tensor([0.99, 0.9, 0.2])
         rel = Instances((270, 480))
@@ -56,8 +60,11 @@ class TestVisualization(unittest.TestCase):
         rel.contacting_scores = torch.zeros(2, 17)
         rel.contacting_scores[0, 10] = 0.9
         rel.contacting_scores[0, 5] = 0.6
-        g = scene_graph_from_model_output({"instances": inst, "relations": rel}, META, score_thresh=0.5)
-        self.assertEqual(g["labels"], ["person", "chair"])  # the low-scoring book and its pair are dropped
+        g = scene_graph_from_model_output(
+            {"instances": inst, "relations": rel}, META, score_thresh=0.5
+        )
+        # the low-scoring book and its pair are dropped
+        self.assertEqual(g["labels"], ["person", "chair"])
         self.assertEqual(g["pairs"], [(0, 1)])
         self.assertEqual([n for n, _ in g["predicates"][0]["attention"]], ["notlookingat"])
         self.assertEqual([n for n, _ in g["predicates"][0]["spatial"]], ["beneath"])
@@ -84,7 +91,18 @@ class TestVisualization(unittest.TestCase):
             write_ag_root(os.path.join(root, "ag"), p, o, images=True)
             out = os.path.join(root, "vis")
             with unittest.mock.patch.dict(os.environ, {"AG_CACHE": os.path.join(root, "cache")}):
-                tool.main(["--root", os.path.join(root, "ag"), "--split", "train", "--output", out, "--video", "001YG"])
+                tool.main(
+                    [
+                        "--root",
+                        os.path.join(root, "ag"),
+                        "--split",
+                        "train",
+                        "--output",
+                        out,
+                        "--video",
+                        "001YG",
+                    ]
+                )
             self.assertEqual(len(os.listdir(os.path.join(out, "frames"))), 3)
             self.assertEqual(os.listdir(os.path.join(out, "timelines")), ["001YG.png"])
 

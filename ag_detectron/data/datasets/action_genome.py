@@ -1,4 +1,5 @@
-"""Action Genome: ``load_action_genome`` (cached) and ``register_action_genome`` (ag_format.md, design.md).
+"""Action Genome: ``load_action_genome`` (cached) and ``register_action_genome`` (ag_format.md,
+design.md).
 
 Root layout::
 
@@ -6,9 +7,11 @@ Root layout::
                       object_classes.txt, relationship_classes.txt}     (class files optional)
     root/frames/<VIDEO_ID>.mp4/<NNNNNN>.png
 
-One dict per frame key of the split, sorted by (video id, frame number), in the format of docs/design.md.
-Options and presets: :mod:`.ag_options`. Parsing and validation: :mod:`.ag_parse`. Cache: :mod:`.cache`.
+One dict per frame key of the split, sorted by (video id, frame number), in the format of
+docs/design.md. Options and presets: :mod:`.ag_options`. Parsing and validation: :mod:`.ag_parse`.
+Cache: :mod:`.cache`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,7 +43,8 @@ LOADER_VERSION = 2  # bump when the dict format or parsing changes: invalidates 
 
 
 def ag_predicate_metadata(num_predicates: int = 26) -> Dict[str, Any]:
-    """``predicate_classes`` and ``predicate_groups`` (index ranges) for 26 (release) or 25 (paper)."""
+    """``predicate_classes`` and ``predicate_groups`` (index ranges) for 26 (release) or 25
+    (paper)."""
     preds = list(C.PREDICATE_CLASSES)
     groups = {g.name: (g.start, g.stop) for g in C.PREDICATE_GROUPS}
     if num_predicates == 25:
@@ -63,12 +67,17 @@ def _gc_paused() -> Iterator[None]:
 
 def _summary(root: str, split: str, opts: AGLoadOptions, counts: Dict[str, int]) -> str:
     return (
-        f"Action Genome {split} ({root}): {counts['frame_keys']} frame keys, {counts['other_split']} in the "
+        f"Action Genome {split} ({root}): {counts['frame_keys']} frame keys, "
+        f"{counts['other_split']} in the "
         f"other split; removed {counts['no_visible_object']} frames without a visible object, "
-        f"{counts['no_person']} frames without a person box, {counts['short_video_frames']} frames of "
+        f"{counts['no_person']} frames without a person box, {counts['short_video_frames']} frames "
+        f"of "
         f"{counts['short_videos']} videos with < {opts.min_frames_per_video} frames; dropped "
-        f"{counts['invisible_objects']} invisible objects, {counts['small_boxes']} boxes with short edge <= "
-        f"{opts.min_box_short_edge:g} px, {counts['dropped_predicate_labels']} other_relationship labels; "
+        f"{counts['invisible_objects']} invisible objects, {counts['small_boxes']} boxes with "
+        f"short "
+        f"edge <= "
+        f"{opts.min_box_short_edge:g} px, {counts['dropped_predicate_labels']} other_relationship "
+        f"labels; "
         f"clipped {counts['clipped_boxes']} boxes to the frame; kept {counts['frames']} frames in "
         f"{counts['videos']} videos"
     )
@@ -83,7 +92,8 @@ def load_action_genome_with_counts(
     cache_dir: Optional[str] = None,
     **options: Any,
 ) -> tuple:
-    """Like :func:`load_action_genome` but returns ``(dicts, counts)``; ``counts`` says what each filter removed."""
+    """Like :func:`load_action_genome` but returns ``(dicts, counts)``; ``counts`` says what each
+    filter removed."""
     opts = resolve_load_options(filter_preset, **options)
     root = os.path.abspath(os.path.expanduser(root))
     paths = annotation_paths(root)
@@ -96,11 +106,15 @@ def load_action_genome_with_counts(
     params = {"version": LOADER_VERSION, "root": root, "split": split, "options": opts._asdict()}
     path = cache_path(f"ag_{split}", sources, params, cache_dir) if use_cache else None
     start = time.perf_counter()
-    with _gc_paused():  # millions of small containers: cyclic GC passes would add seconds, free nothing
+    # millions of small containers: cyclic GC passes would add seconds and free nothing
+    with _gc_paused():
         cached = load_cached(path) if path else None
         if cached is not None:
             dicts, counts = decode_frames(cached["frames"]), cached["counts"]
-            logger.info(f"Loaded {len(dicts)} Action Genome frames from cache {path} in {time.perf_counter() - start:.2f} s")
+            logger.info(
+                f"Loaded {len(dicts)} Action Genome frames from cache {path} in "
+                f"{time.perf_counter() - start:.2f} s"
+            )
         else:
             dicts, counts = parse_action_genome(root, split, opts)
             logger.info(f"Parsed Action Genome {split} in {time.perf_counter() - start:.2f} s")
@@ -108,7 +122,10 @@ def load_action_genome_with_counts(
                 save_cached(path, {"frames": encode_frames(dicts), "counts": counts})
     logger.info(_summary(root, split, opts, counts))
     if counts["clipped_boxes"]:
-        logger.warning(f"Action Genome {split}: clipped {counts['clipped_boxes']} boxes that extended outside the frame")
+        logger.warning(
+            f"Action Genome {split}: clipped {counts['clipped_boxes']} boxes that extended outside "
+            f"the frame"
+        )
     return dicts, counts
 
 
@@ -127,7 +144,8 @@ def load_action_genome(
         root: AG root with ``annotations/`` and ``frames/``.
         split: "train", "test" (``metadata['set']``) or "all".
         filter_preset: "none" (every frame key of the split, default) or "sttran" (ag_options.py).
-        use_cache: read/write the parsed result in the cache dir (``$AG_CACHE`` or ``~/.cache/ag_detectron``).
+        use_cache: read/write the parsed result in the cache dir (``$AG_CACHE`` or
+            ``~/.cache/ag_detectron``).
         cache_dir: override the cache directory.
         options: :class:`AGLoadOptions` fields overriding the preset: ``visible_only`` (True),
             ``require_visible_object``, ``filter_nonperson_frames``, ``min_frames_per_video``,
@@ -137,7 +155,8 @@ def load_action_genome(
         list[dict]: one dict per kept frame, sorted by (video id, frame number).
 
     Raises:
-        DatasetFormatError: missing root/file or malformed content (the message names file, key, field).
+        DatasetFormatError: missing root/file or malformed content (the message names file, key,
+            field).
         ConfigError: unknown preset or option.
     """
     return load_action_genome_with_counts(
@@ -145,20 +164,24 @@ def load_action_genome(
     )[0]
 
 
-def register_action_genome(name: str, root: str, split: str, filter_preset: str = "none", **options: Any) -> None:
-    """Register an Action Genome split under ``name`` (lazy: nothing is read until ``DatasetCatalog.get``).
+def register_action_genome(
+    name: str, root: str, split: str, filter_preset: str = "none", **options: Any
+) -> None:
+    """Register an Action Genome split under ``name`` (lazy: nothing is read until
+    ``DatasetCatalog.get``).
 
     Metadata: ``thing_classes`` (36), ``predicate_classes`` (26 or 25), ``predicate_groups``
-    (``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}``), ``evaluator_type="ag_relation"``,
-    ``root``, ``split``, ``filter_preset``, ``load_options`` (resolved), ``allow_horizontal_flip=True``
-    (no AG predicate is left/right), ``video_fps_file`` (``root/annotations/video_fps.json``).
+    (``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}``),
+    ``evaluator_type="ag_relation"``, ``root``, ``split``, ``filter_preset``, ``load_options``
+    (resolved), ``allow_horizontal_flip=True`` (no AG predicate is left/right), ``video_fps_file``
+    (``root/annotations/video_fps.json``).
     """
     opts = resolve_load_options(filter_preset, **options)
     DatasetCatalog.register(
         name,
-        lambda root=root, split=split, preset=filter_preset, options=dict(options): load_action_genome(
-            root, split, preset, **options
-        ),
+        lambda root=root, split=split, preset=filter_preset, options=dict(
+            options
+        ): load_action_genome(root, split, preset, **options),
     )
     MetadataCatalog.get(name).set(
         thing_classes=list(C.OBJECT_CLASSES),

@@ -1,10 +1,11 @@
 """Columnar (NumPy) encoding of Action Genome per-frame dicts, for the on-disk cache.
 
 Unpickling 288k nested dicts object by object costs seconds; this encoding stores flat arrays (boxes
-``(A, 4) float64``, category ids, relation label ids in CSR form, ...) and rebuilds the dicts with list
-comprehensions, which is ~1.5x faster and the file is ~2.5x smaller. ``decode_frames(encode_frames(d)) == d``
-for every list the loader produces (tested).
+``(A, 4) float64``, category ids, relation label ids in CSR form, ...) and rebuilds the dicts with
+list comprehensions, which is ~1.5x faster and the file is ~2.5x smaller.
+``decode_frames(encode_frames(d)) == d`` for every list the loader produces (tested).
 """
+
 from __future__ import annotations
 
 from itertools import chain

@@ -2,20 +2,23 @@
 
 Every option and its default:
 
-* ``visible_only`` (True): drop objects with ``visible=False`` (they carry no box and no relations). With
-  False their category ids are kept per frame in ``invisible_category_ids``; they never become annotations.
-* ``require_visible_object`` (preset "none": False, "sttran": True): drop frames without a visible object
-  (STTran rule 2).
-* ``filter_nonperson_frames`` ("none": False, "sttran": True): drop frames whose person box array has 0
-  rows (STTran rule 3).
-* ``min_frames_per_video`` ("none": 0 = off, "sttran": 3): drop videos with fewer frames left after the
-  frame filters (STTran rule 4, ``len(video) > 2``).
-* ``min_box_short_edge`` (0 = off; 16 reproduces STTran's ``filtersmall`` pickle for SGCls/SGDet): keep only
-  object boxes whose short edge is strictly larger (``min(w, h) > 16``). Applied to object boxes while
-  reading, i.e. before rules 2-4, as if the filtered pickle had been read. Person boxes are not filtered.
-* ``num_predicates`` (26): 26 = the release; 25 = the paper, ``other_relationship`` (global id 18) is
-  dropped from every relation and the ids above it shift down by one.
+* ``visible_only`` (True): drop objects with ``visible=False`` (they carry no box and no relations).
+  With False their category ids are kept per frame in ``invisible_category_ids``; they never become
+  annotations.
+* ``require_visible_object`` (preset "none": False, "sttran": True): drop frames without a visible
+  object (STTran rule 2).
+* ``filter_nonperson_frames`` ("none": False, "sttran": True): drop frames whose person box array
+  has 0 rows (STTran rule 3).
+* ``min_frames_per_video`` ("none": 0 = off, "sttran": 3): drop videos with fewer frames left after
+  the frame filters (STTran rule 4, ``len(video) > 2``).
+* ``min_box_short_edge`` (0 = off; 16 reproduces STTran's ``filtersmall`` pickle for SGCls/SGDet):
+  keep only object boxes whose short edge is strictly larger (``min(w, h) > 16``). Applied to object
+  boxes while reading, i.e. before rules 2-4, as if the filtered pickle had been read. Person boxes
+  are not filtered.
+* ``num_predicates`` (26): 26 = the release; 25 = the paper, ``other_relationship`` (global id 18)
+  is dropped from every relation and the ids above it shift down by one.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, NamedTuple, Optional
@@ -47,7 +50,8 @@ FILTER_PRESETS: Dict[str, Dict[str, Any]] = {
 
 
 def resolve_load_options(filter_preset: str = "none", **overrides: Optional[Any]) -> AGLoadOptions:
-    """Options of a preset with explicit overrides applied (an override of ``None`` keeps the preset value).
+    """Options of a preset with explicit overrides applied (an override of ``None`` keeps the preset
+    value).
 
     Args:
         filter_preset: "none" (the raw release) or "sttran" (community rules 2-4; add
@@ -81,18 +85,21 @@ def resolve_load_options(filter_preset: str = "none", **overrides: Optional[Any]
     )
     if opts.num_predicates not in (25, 26):
         raise ConfigError(
-            f"DATASETS.AG.NUM_PREDICATES: expected 26 (release) or 25 (paper), got {opts.num_predicates}"
+            f"DATASETS.AG.NUM_PREDICATES: expected 26 (release) or 25 (paper), got "
+            f"{opts.num_predicates}"
         )
     if opts.min_frames_per_video < 0 or opts.min_box_short_edge < 0:
         raise ConfigError(
-            f"min_frames_per_video / min_box_short_edge must be >= 0, got {opts.min_frames_per_video} / "
+            f"min_frames_per_video / min_box_short_edge must be >= 0, got "
+            f"{opts.min_frames_per_video} / "
             f"{opts.min_box_short_edge}"
         )
     return opts
 
 
 def load_options_from_cfg(cfg: Any) -> Dict[str, Any]:
-    """``DATASETS.AG.*`` as keyword arguments of ``load_action_genome`` / ``register_action_genome``.
+    """``DATASETS.AG.*`` as keyword arguments of ``load_action_genome`` /
+    ``register_action_genome``.
 
     Example::
 

@@ -1,10 +1,12 @@
-"""Parse the Action Genome release files into per-frame Detectron2 dataset dicts (ag_format.md §1-§5).
+"""Parse the Action Genome release files into per-frame Detectron2 dataset dicts (ag_format.md
+§1-§5).
 
 This module reads and validates; :mod:`.action_genome` adds caching, logging and registration. Every
 malformed entry raises :class:`DatasetFormatError` naming the file, frame key, field, and what was
-expected. The only tolerated irregularity is a box that sticks out of the frame but still overlaps it
-(person boxes are detector output): it is clipped to the frame and counted (``clipped_boxes``).
+expected. The only tolerated irregularity is a box that sticks out of the frame but still overlaps
+it (person boxes are detector output): it is clipped to the frame and counted (``clipped_boxes``).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +32,8 @@ _SPLITS = ("train", "test")
 
 
 def annotation_paths(root: str) -> Dict[str, str]:
-    """Absolute paths of the release files under ``root/annotations``; raise if root or a file is missing."""
+    """Absolute paths of the release files under ``root/annotations``; raise if root or a file is
+    missing."""
     anno_dir = os.path.join(root, "annotations")
     if not os.path.isdir(root):
         raise DatasetFormatError(
@@ -58,12 +61,16 @@ def _read_class_file(path: str, expected: Tuple[str, ...]) -> List[str]:
     return normed
 
 
-def read_ag_class_maps(anno_dir: str, num_predicates: int) -> Tuple[Dict[str, int], Dict[str, Optional[int]]]:
-    """Maps from every accepted spelling (pkl string or file token) to category id / global predicate id.
+def read_ag_class_maps(
+    anno_dir: str, num_predicates: int
+) -> Tuple[Dict[str, int], Dict[str, Optional[int]]]:
+    """Maps from every accepted spelling (pkl string or file token) to category id / global
+    predicate id.
 
-    When ``anno_dir`` holds ``object_classes.txt`` / ``relationship_classes.txt`` they are read (trailing
-    spaces tolerated) and must normalise to the ag_categories lists; ids are positions in those files.
-    With ``num_predicates == 25`` ``other_relationship`` maps to ``None`` (dropped) and later ids shift.
+    When ``anno_dir`` holds ``object_classes.txt`` / ``relationship_classes.txt`` they are read
+    (trailing spaces tolerated) and must normalise to the ag_categories lists; ids are positions in
+    those files. With ``num_predicates == 25`` ``other_relationship`` maps to ``None`` (dropped) and
+    later ids shift.
     """
     objects = list(C.OBJECT_CLASSES)
     predicates = list(C.PREDICATE_CLASSES)
@@ -81,11 +88,15 @@ def read_ag_class_maps(anno_dir: str, num_predicates: int) -> Tuple[Dict[str, in
             pred_index[tok] = None if i == other else (i - 1 if i > other else i)
         else:
             pred_index[tok] = i
-    obj_map = {name: obj_index[C.normalize_name(name)] for name in C.PKL_OBJECT_NAMES + tuple(objects)}
-    pred_map = {
-        name: pred_index[C.normalize_name(name)] for name in C.PKL_PREDICATE_NAMES + tuple(predicates)
+    obj_map = {
+        name: obj_index[C.normalize_name(name)] for name in C.PKL_OBJECT_NAMES + tuple(objects)
     }
-    obj_map.pop("person", None)  # person is never an object 'class'; its boxes come from person_bbox.pkl
+    pred_map = {
+        name: pred_index[C.normalize_name(name)]
+        for name in C.PKL_PREDICATE_NAMES + tuple(predicates)
+    }
+    # person is never an object 'class'; its boxes come from person_bbox.pkl
+    obj_map.pop("person", None)
     return obj_map, pred_map
 
 
@@ -94,7 +105,9 @@ def _read_frame_list(path: str) -> List[str]:
         keys = [line.strip() for line in f.read().splitlines()]
     keys = [k for k in keys if k]
     if len(set(keys)) != len(keys):
-        raise DatasetFormatError(f"{path}: frame keys repeat ({len(keys) - len(set(keys))} duplicates)")
+        raise DatasetFormatError(
+            f"{path}: frame keys repeat ({len(keys) - len(set(keys))} duplicates)"
+        )
     return keys
 
 
@@ -102,12 +115,16 @@ def _check_keys(paths: Dict[str, str], persons: Any, objects: Any, frame_list: L
     p_path, o_path = paths["person_bbox.pkl"], paths["object_bbox_and_relationship.pkl"]
     for path, obj in ((p_path, persons), (o_path, objects)):
         if not isinstance(obj, dict):
-            raise DatasetFormatError(f"{path}: expected a dict keyed by frame key, got {type(obj).__name__}")
+            raise DatasetFormatError(
+                f"{path}: expected a dict keyed by frame key, got {type(obj).__name__}"
+            )
     if persons.keys() != objects.keys():
         only_p = sorted(set(persons) - set(objects))
         only_o = sorted(set(objects) - set(persons))
         raise DatasetFormatError(
-            f"{p_path} and {o_path}: frame key sets differ (expected set(objects) == set(persons)); "
+            f"{p_path} and {o_path}: frame key sets differ (expected set(objects) == "
+            f"set(persons)); "
+            f""
             f"{len(only_p)} keys only in person_bbox (e.g. {only_p[:3]}), {len(only_o)} only in "
             f"object_bbox_and_relationship (e.g. {only_o[:3]})"
         )
@@ -116,7 +133,8 @@ def _check_keys(paths: Dict[str, str], persons: Any, objects: Any, frame_list: L
         extra = sorted(set(frame_list) - set(objects))[:3]
         raise DatasetFormatError(
             f"{paths['frame_list.txt']}: expected the {len(objects)} keys of {o_path}, found "
-            f"{len(frame_list)} lines (keys missing from the list e.g. {missing}, extra e.g. {extra})"
+            f"{len(frame_list)} lines (keys missing from the list e.g. {missing}, extra e.g. "
+            f"{extra})"
         )
 
 
@@ -126,7 +144,8 @@ def _sort_keys(keys: List[str], path: str) -> List[Tuple[str, int, str]]:
         m = _KEY_RE.match(key)
         if m is None:
             raise DatasetFormatError(
-                f"{path}: frame key {key!r} is not '<VIDEO_ID>.mp4/<NNNNNN>.png' (e.g. '001YG.mp4/000089.png')"
+                f"{path}: frame key {key!r} is not '<VIDEO_ID>.mp4/<NNNNNN>.png' (e.g. "
+                f"'001YG.mp4/000089.png')"
             )
         parsed.append((m.group(1), int(m.group(2)), key))
     parsed.sort()
@@ -134,45 +153,73 @@ def _sort_keys(keys: List[str], path: str) -> List[Tuple[str, int, str]]:
 
 
 class _FrameParser:
-    """Validates and converts one frame's person and object entries (state: maps, options, counters)."""
+    """Validates and converts one frame's person and object entries (state: maps, options,
+    counters)."""
 
     def __init__(self, paths: Dict[str, str], obj_map, pred_map, opts: AGLoadOptions) -> None:
         self.p_path = paths["person_bbox.pkl"]
         self.o_path = paths["object_bbox_and_relationship.pkl"]
         self.obj_map, self.pred_map, self.opts = obj_map, pred_map, opts
         self._sizes: Dict[Any, Tuple[int, int]] = {}
-        self.counts = {"invisible_objects": 0, "small_boxes": 0, "clipped_boxes": 0, "dropped_predicate_labels": 0}
+        self.counts = {
+            "invisible_objects": 0,
+            "small_boxes": 0,
+            "clipped_boxes": 0,
+            "dropped_predicate_labels": 0,
+        }
 
-    def _box(self, x1: float, y1: float, x2: float, y2: float, w: float, h: float, where: str) -> List[float]:
-        if not (math.isfinite(x1) and math.isfinite(y1) and math.isfinite(x2) and math.isfinite(y2)):
-            raise DatasetFormatError(f"{where}: non-finite box {[x1, y1, x2, y2]}; expected finite pixels")
+    def _box(
+        self, x1: float, y1: float, x2: float, y2: float, w: float, h: float, where: str
+    ) -> List[float]:
+        if not (
+            math.isfinite(x1) and math.isfinite(y1) and math.isfinite(x2) and math.isfinite(y2)
+        ):
+            raise DatasetFormatError(
+                f"{where}: non-finite box {[x1, y1, x2, y2]}; expected finite pixels"
+            )
         if not (x2 > x1 and y2 > y1):
             raise DatasetFormatError(
-                f"{where}: degenerate box (x1, y1, x2, y2) = {[x1, y1, x2, y2]}; expected x2 > x1 and y2 > y1"
+                f"{where}: degenerate box (x1, y1, x2, y2) = {[x1, y1, x2, y2]}; expected x2 > x1 "
+                f"and y2 > y1"
             )
         if x1 < 0 or y1 < 0 or x2 > w or y2 > h:
             cx1, cy1, cx2, cy2 = max(x1, 0.0), max(y1, 0.0), min(x2, w), min(y2, h)
             if not (cx2 > cx1 and cy2 > cy1):
                 raise DatasetFormatError(
-                    f"{where}: box (x1, y1, x2, y2) = {[x1, y1, x2, y2]} lies outside the {w:g}x{h:g} frame"
+                    f"{where}: box (x1, y1, x2, y2) = {[x1, y1, x2, y2]} lies outside the "
+                    f"{w:g}x{h:g} frame"
                 )
             self.counts["clipped_boxes"] += 1
             return [cx1, cy1, cx2, cy2]
         return [x1, y1, x2, y2]
 
-    def person(self, key: str, entry: Any) -> Tuple[Optional[List[float]], Optional[Tuple[int, int]]]:
-        """Returns the person box (xyxy, unclipped) or None, and the frame size (W, H) if recorded."""
+    def person(
+        self, key: str, entry: Any
+    ) -> Tuple[Optional[List[float]], Optional[Tuple[int, int]]]:
+        """Returns the person box (xyxy, unclipped) or None, and the frame size (W, H) if
+        recorded."""
         if not isinstance(entry, dict) or "bbox" not in entry:
-            raise DatasetFormatError(f"{self.p_path}: frame {key!r}: expected a dict with field 'bbox'")
+            raise DatasetFormatError(
+                f"{self.p_path}: frame {key!r}: expected a dict with field 'bbox'"
+            )
         box = entry["bbox"]
-        if not isinstance(box, np.ndarray) or box.ndim != 2 or box.shape[1] != 4 or box.shape[0] > 1:
+        if (
+            not isinstance(box, np.ndarray)
+            or box.ndim != 2
+            or box.shape[1] != 4
+            or box.shape[0] > 1
+        ):
             shape = getattr(box, "shape", type(box).__name__)
             raise DatasetFormatError(
-                f"{self.p_path}: frame {key!r}: field 'bbox' is {shape}; expected a float array (n, 4), n in {{0, 1}}"
+                f"{self.p_path}: frame {key!r}: field 'bbox' is {shape}; expected a float array "
+                f"(n, "
+                f"4), n in {{0, 1}}"
             )
         mode = entry.get("bbox_mode", "xyxy")
         if mode != "xyxy":
-            raise DatasetFormatError(f"{self.p_path}: frame {key!r}: field 'bbox_mode' is {mode!r}; expected 'xyxy'")
+            raise DatasetFormatError(
+                f"{self.p_path}: frame {key!r}: field 'bbox_mode' is {mode!r}; expected 'xyxy'"
+            )
         size = entry.get("bbox_size")
         if size is not None:
             if type(size) is not tuple:
@@ -188,7 +235,9 @@ class _FrameParser:
                     w = h = 0.0
                 if not (w > 0 and h > 0 and w == int(w) and h == int(h)):
                     raise DatasetFormatError(
-                        f"{self.p_path}: frame {key!r}: field 'bbox_size' is {size!r}; expected (W, H) > 0"
+                        f"{self.p_path}: frame {key!r}: field 'bbox_size' is {size!r}; expected "
+                        f"(W, "
+                        f"H) > 0"
                     )
                 checked = self._sizes[size] = (int(w), int(h))
             size = checked
@@ -197,12 +246,14 @@ class _FrameParser:
     def objects(self, key: str, entries: Any, has_person: bool, w: float, h: float):
         """Returns (annotations of visible objects, relations, invisible category ids, split).
 
-        The common case (a valid box inside the frame, known names) runs without building any message;
-        everything unusual goes through the validating slow paths that raise with file, key and field.
+        The common case (a valid box inside the frame, known names) runs without building any
+        message; everything unusual goes through the validating slow paths that raise with file, key
+        and field.
         """
         if not isinstance(entries, list) or not entries:
             raise DatasetFormatError(
-                f"{self.o_path}: frame {key!r}: expected a non-empty list of object dicts, got {entries!r:.80}"
+                f"{self.o_path}: frame {key!r}: expected a non-empty list of object dicts, got "
+                f"{entries!r:.80}"
             )
         anns, rels, invisible, split = [], [], [], None
         first = 1 if has_person else 0
@@ -214,22 +265,28 @@ class _FrameParser:
                 name, visible, obj_split = obj["class"], obj["visible"], obj["metadata"]["set"]
             except (KeyError, TypeError) as e:
                 raise DatasetFormatError(
-                    f"{self._where(key, j)}: missing field {e} (expected class, visible, metadata.set)"
+                    f"{self._where(key, j)}: missing field {e} (expected class, visible, "
+                    f"metadata.set)"
                 ) from None
             if obj_split != split:
                 if split is not None:
                     raise DatasetFormatError(
-                        f"{self.o_path}: frame {key!r}: objects disagree on metadata.set ({split!r} vs {obj_split!r})"
+                        f"{self.o_path}: frame {key!r}: objects disagree on metadata.set "
+                        f"({split!r} "
+                        f"vs {obj_split!r})"
                     )
                 if obj_split not in _SPLITS:
                     raise DatasetFormatError(
-                        f"{self._where(key, j)}: metadata.set is {obj_split!r}; expected 'train' or 'test'"
+                        f"{self._where(key, j)}: metadata.set is {obj_split!r}; expected 'train' "
+                        f"or "
+                        f"'test'"
                     )
                 split = obj_split
             cid = obj_map.get(name)
             if cid is None:
                 raise DatasetFormatError(
-                    f"{self._where(key, j)}: unknown class {name!r}; expected one of the 35 AG object names"
+                    f"{self._where(key, j)}: unknown class {name!r}; expected one of the 35 AG "
+                    f"object names"
                 )
             if not visible:
                 self.counts["invisible_objects"] += 1
@@ -240,7 +297,8 @@ class _FrameParser:
                 x, y, bw, bh = map(float, box)
             except (TypeError, ValueError):
                 raise DatasetFormatError(
-                    f"{self._where(key, j, name)}: visible object with bbox {box!r}; expected (x, y, w, h)"
+                    f"{self._where(key, j, name)}: visible object with bbox {box!r}; expected (x, "
+                    f"y, w, h)"
                 ) from None
             if min_edge > 0 and (bw if bw < bh else bh) <= min_edge:
                 self.counts["small_boxes"] += 1
@@ -249,7 +307,9 @@ class _FrameParser:
             if 0.0 <= x < x2 <= w and 0.0 <= y < y2 <= h:  # also False for NaN / inf
                 xyxy = [x, y, x2, y2]
             else:
-                xyxy = self._box(x, y, x2, y2, w, h, f"{self._where(key, j, name)} field 'bbox' (x, y, w, h)")
+                xyxy = self._box(
+                    x, y, x2, y2, w, h, f"{self._where(key, j, name)} field 'bbox' (x, y, w, h)"
+                )
             try:
                 att = [pred_map[p] for p in obj["attention_relationship"]]
                 spa = [pred_map[p] for p in obj["spatial_relationship"]]
@@ -258,17 +318,26 @@ class _FrameParser:
                 self._bad_relation(key, j, name, obj)
             if drop_other:
                 n = len(att) + len(spa) + len(con)
-                att, spa, con = [g for g in att if g is not None], [g for g in spa if g is not None], [
-                    g for g in con if g is not None
-                ]
+                att, spa, con = (
+                    [g for g in att if g is not None],
+                    [g for g in spa if g is not None],
+                    [g for g in con if g is not None],
+                )
                 self.counts["dropped_predicate_labels"] += n - len(att) - len(spa) - len(con)
             if len(att) != 1:
                 raise DatasetFormatError(
-                    f"{self._where(key, j, name)}: attention_relationship {obj['attention_relationship']!r}; "
+                    f"{self._where(key, j, name)}: attention_relationship "
+                    f"{obj['attention_relationship']!r}; "
                     "expected exactly one label"
                 )
             rels.append(
-                {"subject": subject, "object": first + len(anns), "attention": att, "spatial": spa, "contacting": con}
+                {
+                    "subject": subject,
+                    "object": first + len(anns),
+                    "attention": att,
+                    "spatial": spa,
+                    "contacting": con,
+                }
             )
             anns.append({"bbox": xyxy, "bbox_mode": BoxMode.XYXY_ABS, "category_id": cid})
         return anns, rels, invisible, split
@@ -294,7 +363,8 @@ class _FrameParser:
 def parse_action_genome(
     root: str, split: str, opts: AGLoadOptions
 ) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
-    """Read, validate and filter the release; returns (per-frame dicts sorted by video and frame, counts).
+    """Read, validate and filter the release; returns (per-frame dicts sorted by video and frame,
+    counts).
 
     Args:
         root: the AG root (``annotations/`` and ``frames/`` below it).
@@ -302,9 +372,13 @@ def parse_action_genome(
         opts: resolved loader options.
     """
     if split not in _SPLITS + ("all",):
-        raise DatasetFormatError(f"Action Genome split {split!r}: expected 'train', 'test' or 'all'")
+        raise DatasetFormatError(
+            f"Action Genome split {split!r}: expected 'train', 'test' or 'all'"
+        )
     paths = annotation_paths(root)
-    obj_map, pred_map = read_ag_class_maps(os.path.dirname(paths["frame_list.txt"]), opts.num_predicates)
+    obj_map, pred_map = read_ag_class_maps(
+        os.path.dirname(paths["frame_list.txt"]), opts.num_predicates
+    )
     frame_list = _read_frame_list(paths["frame_list.txt"])
     persons = safe_load(paths["person_bbox.pkl"])
     objects = safe_load(paths["object_bbox_and_relationship.pkl"])
@@ -332,7 +406,8 @@ def parse_action_genome(
         prev = video_split.setdefault(vid, fsplit)
         if prev != fsplit:
             raise DatasetFormatError(
-                f"{parser.o_path}: frame {key!r}: metadata.set {fsplit!r} conflicts with {prev!r} of earlier "
+                f"{parser.o_path}: frame {key!r}: metadata.set {fsplit!r} conflicts with {prev!r} "
+                f"of earlier "
                 f"frames of video {vid!r}; expected one split per video"
             )
         if split != "all" and fsplit != split:
@@ -340,8 +415,13 @@ def parse_action_genome(
             parser.counts = counts_before  # count skips only within the requested split
             continue
         if has_person:
-            pbox = parser._box(*pbox, w, h, f"{parser.p_path}: frame {key!r} field 'bbox' (x1, y1, x2, y2)")
-            anns.insert(0, {"bbox": pbox, "bbox_mode": BoxMode.XYXY_ABS, "category_id": C.PERSON_CATEGORY_ID})
+            pbox = parser._box(
+                *pbox, w, h, f"{parser.p_path}: frame {key!r} field 'bbox' (x1, y1, x2, y2)"
+            )
+            anns.insert(
+                0,
+                {"bbox": pbox, "bbox_mode": BoxMode.XYXY_ABS, "category_id": C.PERSON_CATEGORY_ID},
+            )
         if opts.require_visible_object and not rels:
             counts["no_visible_object"] += 1
             continue
@@ -379,7 +459,8 @@ def parse_action_genome(
 
 
 def _fill_sizes(records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, int]]) -> None:
-    """Frame size for frames whose person entry lacks ``bbox_size``: another frame of the video, else the image."""
+    """Frame size for frames whose person entry lacks ``bbox_size``: another frame of the video,
+    else the image."""
     from PIL import Image
 
     for rec in records:
@@ -390,7 +471,9 @@ def _fill_sizes(records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, 
                     size = im.size
             except OSError as e:
                 raise DatasetFormatError(
-                    f"frame {rec['image_id']!r}: no 'bbox_size' in person_bbox.pkl for any frame of video "
+                    f"frame {rec['image_id']!r}: no 'bbox_size' in person_bbox.pkl for any frame "
+                    f"of "
+                    f"video "
                     f"{rec['video_id']!r} and the image {rec['file_name']} cannot be read ({e})"
                 ) from None
             video_size[rec["video_id"]] = size
@@ -399,5 +482,6 @@ def _fill_sizes(records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, 
             x1, y1, x2, y2 = ann["bbox"]
             if x1 < 0 or y1 < 0 or x2 > size[0] or y2 > size[1]:
                 raise DatasetFormatError(
-                    f"frame {rec['image_id']!r}: box {ann['bbox']} lies outside the {size[0]}x{size[1]} frame"
+                    f"frame {rec['image_id']!r}: box {ann['bbox']} lies outside the "
+                    f"{size[0]}x{size[1]} frame"
                 )

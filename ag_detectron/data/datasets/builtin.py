@@ -1,19 +1,22 @@
-"""Registers the builtin Action Genome / Charades splits under ``$AG_DATASETS`` (default ``./datasets``).
+"""Registers the builtin Action Genome / Charades splits under ``$AG_DATASETS`` (default
+``./datasets``).
 
-Nothing is read at import; each name loads on ``DatasetCatalog.get``. Names (root relative to $AG_DATASETS):
+Nothing is read at import; each name loads on ``DatasetCatalog.get``. Roots are relative to
+``$AG_DATASETS``:
 
-================================  =====================  ========================================================
-name                              root                   loader settings
-================================  =====================  ========================================================
-ag_train / ag_test                action_genome          preset "none": every frame key of the split
-ag_train_sttran / ag_test_sttran  action_genome          preset "sttran" (PredCls GT)
-ag_{train,test}_sttran_filtersmall action_genome         "sttran" + min_box_short_edge=16 (SGCls / SGDet GT)
-ag_{train,test}_25                action_genome          "sttran", 25 predicates (paper; no other_relationship)
-ag_synth_train / ag_synth_test    ag_synth               preset "none" (the synthetic world has no filters)
-charades_train / charades_test    charades               Charades_v1_{train,test}.csv
-charades_synth_{train,test}       ag_synth               the synthetic world's Charades-format CSVs
-================================  =====================  ========================================================
+==================================  =============  =============================================
+name                                root           loader settings
+==================================  =============  =============================================
+ag_train / ag_test                  action_genome  preset "none": every frame key of the split
+ag_train_sttran / ag_test_sttran    action_genome  preset "sttran" (PredCls ground truth)
+ag_{train,test}_sttran_filtersmall  action_genome  "sttran" + min_box_short_edge=16 (SGCls/SGDet)
+ag_{train,test}_25                  action_genome  "sttran", 25 predicates (paper)
+ag_synth_train / ag_synth_test      ag_synth       preset "none" (synthetic world, no filters)
+charades_train / charades_test      charades       Charades_v1_{train,test}.csv
+charades_synth_{train,test}         ag_synth       the synthetic world's Charades-format CSVs
+==================================  =============  =============================================
 """
+
 import os
 
 from detectron2.data import DatasetCatalog
@@ -56,7 +59,7 @@ def register_all_charades(root: str) -> None:
             register_charades(name, os.path.join(root, sub), split)
 
 
-# True for open source; internally at Facebook this is False (same guard as detectron2's builtin.py).
+# Register only when imported as the `builtin` module (same guard as detectron2's builtin.py).
 if __name__.endswith(".builtin"):
     _root = os.path.expanduser(os.getenv("AG_DATASETS", "datasets"))
     register_all_action_genome(_root)

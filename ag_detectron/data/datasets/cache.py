@@ -1,11 +1,13 @@
-"""On-disk cache of parsed dataset dicts, keyed by the source files' size + mtime and the loader options.
+"""On-disk cache of parsed dataset dicts, keyed by the source files' size + mtime and the loader
+options.
 
-Cache directory: ``$AG_CACHE`` if set, else ``~/.cache/ag_detectron``. One file per (root, split, options),
-``<prefix>_<sha1>.pkl``; writes go to a temporary file in the same directory and are moved into place with
-``os.replace``, so a crash never leaves a half-written cache file. A cache file is valid only while every
-source file has the recorded size and mtime (nanoseconds) and the loader version is unchanged; an
-unreadable cache file is ignored (with a warning) and rewritten.
+Cache directory: ``$AG_CACHE`` if set, else ``~/.cache/ag_detectron``. One file per (root, split,
+options), ``<prefix>_<sha1>.pkl``; writes go to a temporary file in the same directory and are moved
+into place with ``os.replace``, so a crash never leaves a half-written cache file. A cache file is
+valid only while every source file has the recorded size and mtime (nanoseconds) and the loader
+version is unchanged; an unreadable cache file is ignored (with a warning) and rewritten.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +34,9 @@ _CACHE_GLOBALS = {("detectron2.structures.boxes", "BoxMode"): BoxMode}
 
 def default_cache_dir() -> str:
     """``$AG_CACHE`` or ``~/.cache/ag_detectron``."""
-    return os.environ.get("AG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ag_detectron")
+    return os.environ.get("AG_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "ag_detectron"
+    )
 
 
 def _fingerprint(paths: Sequence[str]) -> list:
@@ -46,7 +50,8 @@ def _fingerprint(paths: Sequence[str]) -> list:
 def cache_path(
     prefix: str, sources: Sequence[str], params: Dict[str, Any], cache_dir: Optional[str] = None
 ) -> str:
-    """Path of the cache file for these source files (by size + mtime) and parameters (JSON-able)."""
+    """Path of the cache file for these source files (by size + mtime) and parameters
+    (JSON-able)."""
     blob = json.dumps({"sources": _fingerprint(sources), "params": params}, sort_keys=True)
     digest = hashlib.sha1(blob.encode("utf-8")).hexdigest()[:20]
     return os.path.join(cache_dir or default_cache_dir(), f"{prefix}_{digest}.pkl")

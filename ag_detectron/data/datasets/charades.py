@@ -5,11 +5,13 @@ Root layout (the CSVs and the classes file may also sit in ``root/annotations/``
     root/Charades_v1_train.csv   root/Charades_v1_test.csv   root/Charades_v1_classes.txt
     root/Charades_v1_rgb/<id>/<id>-NNNNNN.jpg      (24 fps, 1-based)
 
-The number of action classes is the number of lines of the classes file (157 for Charades; the synthetic
-world writes fewer). Known quirks of the CSVs are kept as-is and counted in one log line: empty
-``actions`` (video without segments), empty ``quality`` / ``relevance``, segments with ``end < start``
-and segments ending after ``length``. Anything else malformed raises DatasetFormatError naming the row.
+The number of action classes is the number of lines of the classes file (157 for Charades; the
+synthetic world writes fewer). Known quirks of the CSVs are kept as-is and counted in one log line:
+empty ``actions`` (video without segments), empty ``quality`` / ``relevance``, segments with ``end <
+start`` and segments ending after ``length``. Anything else malformed raises DatasetFormatError
+naming the row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,19 +25,28 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from ag_detectron.errors import DatasetFormatError
 
-__all__ = ["CSV_COLUMNS", "find_charades_file", "read_charades_classes", "load_charades", "register_charades"]
+__all__ = [
+    "CSV_COLUMNS",
+    "find_charades_file",
+    "read_charades_classes",
+    "load_charades",
+    "register_charades",
+]
 
 logger = logging.getLogger(__name__)
 
+# fmt: off
 CSV_COLUMNS = (
-    "id", "subject", "scene", "quality", "relevance", "verified", "script", "objects", "descriptions",
-    "actions", "length",
-)  # fmt: skip
+    "id", "subject", "scene", "quality", "relevance", "verified", "script", "objects",
+    "descriptions", "actions", "length",
+)
+# fmt: on
 _CLASS_RE = re.compile(r"^c(\d{3})$")
 
 
 def find_charades_file(root: str, name: str) -> str:
-    """``root/name`` or ``root/annotations/name``; raise DatasetFormatError naming both if neither exists."""
+    """``root/name`` or ``root/annotations/name``; raise DatasetFormatError naming both if neither
+    exists."""
     if not os.path.isdir(root):
         raise DatasetFormatError(f"Charades root {root!r} does not exist (see datasets/README.md)")
     candidates = [os.path.join(root, name), os.path.join(root, "annotations", name)]
@@ -46,7 +57,8 @@ def find_charades_file(root: str, name: str) -> str:
 
 
 def read_charades_classes(path: str) -> List[str]:
-    """Descriptions of ``cNNN description`` lines, in order; ids must be c000, c001, ... consecutive."""
+    """Descriptions of ``cNNN description`` lines, in order; ids must be c000, c001, ...
+    consecutive."""
     with open(path, "r", encoding="utf-8") as f:
         lines = [line.strip() for line in f.read().splitlines()]
     names = []
@@ -76,11 +88,14 @@ def _parse_actions(text: str, num_classes: int, where: str) -> List[Tuple[int, f
         except (ValueError, IndexError):
             m = None
         if m is None or not (math.isfinite(start) and math.isfinite(end)):
-            raise DatasetFormatError(f"{where}: field 'actions' item {item!r}; expected 'cNNN start end'")
+            raise DatasetFormatError(
+                f"{where}: field 'actions' item {item!r}; expected 'cNNN start end'"
+            )
         cls = int(m.group(1))
         if cls >= num_classes:
             raise DatasetFormatError(
-                f"{where}: field 'actions' class c{cls:03d} outside the {num_classes} classes of the classes file"
+                f"{where}: field 'actions' class c{cls:03d} outside the {num_classes} classes of "
+                f"the classes file"
             )
         actions.append((cls, start, end))
     return actions
@@ -90,21 +105,26 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
     """Load ``Charades_v1_<split>.csv`` as one dict per video (docs/design.md).
 
     Returns:
-        list[dict]: ``video_id``, ``length`` (s), ``actions`` [(class, start_s, end_s)] as in the CSV,
-        ``labels`` multi-hot list of int (num_classes,), ``frame_dir`` = ``root/Charades_v1_rgb/<id>``.
+        list[dict]: ``video_id``, ``length`` (s), ``actions`` [(class, start_s, end_s)] as in the
+        CSV, ``labels`` multi-hot list of int (num_classes,), ``frame_dir`` =
+        ``root/Charades_v1_rgb/<id>``.
     """
     if split not in ("train", "test"):
         raise DatasetFormatError(f"Charades split {split!r}: expected 'train' or 'test'")
     classes = read_charades_classes(find_charades_file(root, "Charades_v1_classes.txt"))
     path = find_charades_file(root, f"Charades_v1_{split}.csv")
     num_classes = len(classes)
-    counts = dict.fromkeys(("no_actions", "empty_quality", "empty_relevance", "reversed", "past_length"), 0)
+    counts = dict.fromkeys(
+        ("no_actions", "empty_quality", "empty_relevance", "reversed", "past_length"), 0
+    )
     videos, seen = [], set()
     with open(path, "r", encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise DatasetFormatError(f"{path}: header {reader.fieldnames}; missing columns {missing}")
+            raise DatasetFormatError(
+                f"{path}: header {reader.fieldnames}; missing columns {missing}"
+            )
         for row in reader:
             where = f"{path}: row {reader.line_num} (id {row.get('id')!r})"
             if None in row or any(row[c] is None for c in CSV_COLUMNS):
@@ -116,7 +136,9 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
             try:
                 length = float(row["length"])
             except ValueError:
-                raise DatasetFormatError(f"{where}: field 'length' {row['length']!r}; expected seconds") from None
+                raise DatasetFormatError(
+                    f"{where}: field 'length' {row['length']!r}; expected seconds"
+                ) from None
             actions = _parse_actions(row["actions"], num_classes, where)
             counts["no_actions"] += not actions
             counts["empty_quality"] += not row["quality"].strip()
@@ -137,17 +159,19 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
             )
     logger.info(
         f"Charades {split} ({path}): {len(videos)} videos, {num_classes} classes; kept as-is: "
-        f"{counts['no_actions']} videos without actions, {counts['reversed']} segments with end < start, "
-        f"{counts['past_length']} segments ending after 'length', {counts['empty_quality']} empty quality, "
+        f"{counts['no_actions']} videos without actions, {counts['reversed']} segments with end < "
+        f"start, "
+        f"{counts['past_length']} segments ending after 'length', {counts['empty_quality']} empty "
+        f"quality, "
         f"{counts['empty_relevance']} empty relevance"
     )
     return videos
 
 
 def register_charades(name: str, root: str, split: str) -> None:
-    """Register a Charades split under ``name`` (lazy). Metadata: ``evaluator_type="charades"``, ``root``,
-    ``split``, ``frame_fps=24``; ``action_classes`` / ``num_classes`` when the classes file exists now
-    (otherwise they are set on first load)."""
+    """Register a Charades split under ``name`` (lazy). Metadata: ``evaluator_type="charades"``,
+    ``root``, ``split``, ``frame_fps=24``; ``action_classes`` / ``num_classes`` when the classes
+    file exists now (otherwise they are set on first load)."""
 
     def _load(root: str = root, split: str = split, name: str = name) -> List[Dict[str, Any]]:
         dicts = load_charades(root, split)

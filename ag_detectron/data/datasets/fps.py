@@ -1,10 +1,11 @@
 """Frame-rate conversion between Action Genome frames (native fps) and Charades frames (24 fps).
 
-AG frame numbers are 1-based indices at each video's native frame rate; ``Charades_v1_rgb`` frames are
-1-based at 24 fps (ag_format.md §8). The per-video fps comes from the sidecar JSON
-``<AG root>/annotations/video_fps.json`` = ``{"<VIDEO_ID>": fps, ...}``, written by ``tools/dump_frames.py``
-(read from each mp4 container) and by the synthetic-data generator.
+AG frame numbers are 1-based indices at each video's native frame rate; ``Charades_v1_rgb`` frames
+are 1-based at 24 fps (ag_format.md §8). The per-video fps comes from the sidecar JSON
+``<AG root>/annotations/video_fps.json`` = ``{"<VIDEO_ID>": fps, ...}``, written by
+``tools/dump_frames.py`` (read from each mp4 container) and by the synthetic-data generator.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,12 +43,14 @@ def seconds_to_charades_frame(t: float, charades_fps: float = CHARADES_FPS) -> i
 
 
 def ag_frame_to_charades_frame(frame_number: int, fps: float) -> int:
-    """1-based 24-fps Charades frame showing the same instant as AG frame ``frame_number`` at ``fps``."""
+    """1-based 24-fps Charades frame showing the same instant as AG frame ``frame_number`` at
+    ``fps``."""
     return seconds_to_charades_frame(ag_frame_to_seconds(frame_number, fps))
 
 
 def load_video_fps(path: str) -> Dict[str, float]:
-    """Read the ``{"VIDEO_ID": fps}`` sidecar; raise DatasetFormatError on a missing file or bad value."""
+    """Read the ``{"VIDEO_ID": fps}`` sidecar; raise DatasetFormatError on a missing file or bad
+    value."""
     try:
         with open(path, "r", encoding="utf-8") as f:
             table = json.load(f)
@@ -61,7 +64,11 @@ def load_video_fps(path: str) -> Dict[str, float]:
         raise DatasetFormatError(f"{path}: expected a JSON object {{video_id: fps}}")
     out = {}
     for vid, fps in table.items():
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (fps > 0 and math.isfinite(fps)):
+        if (
+            isinstance(fps, bool)
+            or not isinstance(fps, (int, float))
+            or not (fps > 0 and math.isfinite(fps))
+        ):
             raise DatasetFormatError(f"{path}: video {vid!r}: fps {fps!r}; expected a number > 0")
         out[vid] = float(fps)
     return out

@@ -1,11 +1,13 @@
 """A restricted unpickler for the downloaded Action Genome annotation pickles.
 
-``person_bbox.pkl`` and ``object_bbox_and_relationship.pkl`` are downloaded files; ``pickle.load`` on them
-would execute any global a tampered file names. :class:`RestrictedUnpickler` admits only the globals the
-release needs to rebuild its NumPy arrays (array reconstruction, dtype, scalar, and ``_codecs.encode``,
-which protocol-2 pickles use for raw bytes), plus the builtin containers protocol 2 names as globals
-(bytes, bytearray, set, frozenset), and refuses everything else *before* it is called.
+``person_bbox.pkl`` and ``object_bbox_and_relationship.pkl`` are downloaded files; ``pickle.load``
+on them would execute any global a tampered file names. :class:`RestrictedUnpickler` admits only the
+globals the release needs to rebuild its NumPy arrays (array reconstruction, dtype, scalar, and
+``_codecs.encode``, which protocol-2 pickles use for raw bytes), plus the builtin containers
+protocol 2 names as globals (bytes, bytearray, set, frozenset), and refuses everything else *before*
+it is called.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,7 +36,8 @@ ALLOWED_GLOBALS: FrozenSet[Tuple[str, str]] = frozenset(
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("_codecs", "encode"),
-        # plain containers protocol 2 spells as globals (``__builtin__`` = Python 2 / fix_imports name)
+        # plain containers protocol 2 spells as globals (``__builtin__`` = Python 2 / fix_imports
+        # name)
         ("builtins", "bytes"),
         ("__builtin__", "bytes"),
         ("builtins", "bytearray"),
@@ -47,7 +50,9 @@ ALLOWED_GLOBALS: FrozenSet[Tuple[str, str]] = frozenset(
 )
 
 _RESOLVE = {
-    "_reconstruct": np.ndarray.__reduce__(np.zeros(0))[0],  # numpy's own _reconstruct, version-independent
+    "_reconstruct": np.ndarray.__reduce__(np.zeros(0))[
+        0
+    ],  # numpy's own _reconstruct, version-independent
     "scalar": np.float32(0).__reduce__()[0],
     "_frombuffer": np.zeros(1).__reduce_ex__(5)[0],
     "ndarray": np.ndarray,
@@ -101,7 +106,8 @@ def safe_load(path: str, extra_globals: Optional[dict] = None) -> Any:
     """
     try:
         with open(path, "rb") as f:
-            data = f.read()  # one read, then unpickle from memory: much faster than buffered file reads
+            # one read, then unpickle from memory: much faster than buffered file reads
+            data = f.read()
         return RestrictedUnpickler(io.BytesIO(data), path, extra_globals).load()
     except DatasetFormatError:
         raise
