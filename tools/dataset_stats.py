@@ -10,6 +10,7 @@ when Charades-format CSVs and ``annotations/video_fps.json`` are present, AG fra
 ``--out``. ``--baselines`` also scores the frequency prior and the label ceiling on the test split
 (ag_detectron.data.synthetic.baselines).
 """
+
 import argparse
 import collections
 import csv
@@ -20,7 +21,6 @@ import pickle
 import sys
 from typing import Dict, List
 
-import numpy as np
 from tabulate import tabulate
 
 from ag_detectron.data.datasets.ag_categories import PKL_OBJECT_NAMES, PKL_PREDICATE_NAMES
@@ -45,11 +45,21 @@ def compute_stats(root: str) -> Dict[str, Dict]:
         objs = objects[key]
         split = objs[0]["metadata"]["set"]
         for s in (split, "all"):
-            st = out.setdefault(s, {
-                "frames": 0, "videos": set(), "no_person": 0, "visible": 0, "invisible": 0, "relations": 0,
-                "class": collections.Counter(), "predicate": collections.Counter(),
-                "rel_per_frame": collections.Counter(), "obj_per_frame": collections.Counter(),
-            })
+            st = out.setdefault(
+                s,
+                {
+                    "frames": 0,
+                    "videos": set(),
+                    "no_person": 0,
+                    "visible": 0,
+                    "invisible": 0,
+                    "relations": 0,
+                    "class": collections.Counter(),
+                    "predicate": collections.Counter(),
+                    "rel_per_frame": collections.Counter(),
+                    "obj_per_frame": collections.Counter(),
+                },
+            )
             st["frames"] += 1
             st["videos"].add(key.split("/")[0][:-4])
             st["no_person"] += int(persons[key]["bbox"].shape[0] == 0)
@@ -61,7 +71,11 @@ def compute_stats(root: str) -> Dict[str, Dict]:
                     continue
                 st["visible"] += 1
                 st["class"][o["class"]] += 1
-                labels = o["attention_relationship"] + o["spatial_relationship"] + o["contacting_relationship"]
+                labels = (
+                    o["attention_relationship"]
+                    + o["spatial_relationship"]
+                    + o["contacting_relationship"]
+                )
                 st["predicate"].update(labels)
                 n_rel += len(labels)
             st["relations"] += n_rel
@@ -72,7 +86,7 @@ def compute_stats(root: str) -> Dict[str, Dict]:
 
 
 def frames_per_action(root: str) -> Dict[str, collections.Counter]:
-    """split -> Counter(action class id -> AG frames inside an interval of that class). Empty if no CSVs."""
+    """split -> Counter(action class -> AG frames inside an interval of it); {} without CSVs."""
     fps_path = os.path.join(root, "annotations", "video_fps.json")
     if not os.path.isfile(fps_path):
         return {}
@@ -120,33 +134,92 @@ def _bar(path: str, names: List[str], values: List[float], title: str, ylabel: s
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("root", help="AG-format root with annotations/")
-    p.add_argument("--out", default=os.path.join("output", "dataset_stats"), help="directory for the PNG plots")
-    p.add_argument("--baselines", action="store_true", help="score the frequency prior / label ceiling on test")
+    p.add_argument(
+        "--out", default=os.path.join("output", "dataset_stats"), help="directory for the PNG plots"
+    )
+    p.add_argument(
+        "--baselines", action="store_true", help="score the frequency prior / label ceiling on test"
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     os.makedirs(args.out, exist_ok=True)
     stats = compute_stats(args.root)
-    rows = [[s, st["videos"], st["frames"], st["no_person"], st["visible"], st["invisible"], st["relations"],
-             round(st["relations"] / max(1, st["frames"]), 2)] for s, st in sorted(stats.items())]
-    print(tabulate(rows, headers=["split", "videos", "frames", "no person", "visible obj", "invisible obj",
-                                  "relations", "rel/frame"]))
+    rows = [
+        [
+            s,
+            st["videos"],
+            st["frames"],
+            st["no_person"],
+            st["visible"],
+            st["invisible"],
+            st["relations"],
+            round(st["relations"] / max(1, st["frames"]), 2),
+        ]
+        for s, st in sorted(stats.items())
+    ]
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "split",
+                "videos",
+                "frames",
+                "no person",
+                "visible obj",
+                "invisible obj",
+                "relations",
+                "rel/frame",
+            ],
+        )
+    )
     allst = stats["all"]
     objs = list(PKL_OBJECT_NAMES[1:])
     print()
-    print(tabulate([[n] + [stats.get(s, {}).get("class", {}).get(n, 0) for s in ("train", "test")] for n in objs],
-                   headers=["object class", "train", "test"]))
+    print(
+        tabulate(
+            [
+                [n] + [stats.get(s, {}).get("class", {}).get(n, 0) for s in ("train", "test")]
+                for n in objs
+            ],
+            headers=["object class", "train", "test"],
+        )
+    )
     print()
-    print(tabulate([[n] + [stats.get(s, {}).get("predicate", {}).get(n, 0) for s in ("train", "test")]
-                    for n in PKL_PREDICATE_NAMES], headers=["predicate", "train", "test"]))
-    _bar(os.path.join(args.out, "objects_per_class.png"), objs, [allst["class"][n] for n in objs],
-         "visible object boxes per class (all splits)", "boxes")
-    _bar(os.path.join(args.out, "labels_per_predicate.png"), list(PKL_PREDICATE_NAMES),
-         [allst["predicate"][n] for n in PKL_PREDICATE_NAMES], "relation labels per predicate", "labels")
+    print(
+        tabulate(
+            [
+                [n] + [stats.get(s, {}).get("predicate", {}).get(n, 0) for s in ("train", "test")]
+                for n in PKL_PREDICATE_NAMES
+            ],
+            headers=["predicate", "train", "test"],
+        )
+    )
+    _bar(
+        os.path.join(args.out, "objects_per_class.png"),
+        objs,
+        [allst["class"][n] for n in objs],
+        "visible object boxes per class (all splits)",
+        "boxes",
+    )
+    _bar(
+        os.path.join(args.out, "labels_per_predicate.png"),
+        list(PKL_PREDICATE_NAMES),
+        [allst["predicate"][n] for n in PKL_PREDICATE_NAMES],
+        "relation labels per predicate",
+        "labels",
+    )
     ks = sorted(allst["rel_per_frame"])
-    _bar(os.path.join(args.out, "relations_per_frame.png"), [str(k) for k in ks],
-         [allst["rel_per_frame"][k] for k in ks], "relation labels per frame", "frames")
+    _bar(
+        os.path.join(args.out, "relations_per_frame.png"),
+        [str(k) for k in ks],
+        [allst["rel_per_frame"][k] for k in ks],
+        "relation labels per frame",
+        "frames",
+    )
     fpa = frames_per_action(args.root)
     if fpa:
         classes = sorted(set().union(*[set(c) for c in fpa.values()]))
@@ -156,10 +229,22 @@ def main(argv=None) -> int:
             with open(cpath) as f:
                 desc = dict(line.strip().split(" ", 1) for line in f if line.strip())
         print()
-        print(tabulate([[c, desc.get(c, "")] + [fpa.get(s, {}).get(c, 0) for s in ("train", "test")] for c in classes],
-                       headers=["action", "description", "train frames", "test frames"]))
-        _bar(os.path.join(args.out, "frames_per_action.png"), classes,
-             [sum(fpa[s].get(c, 0) for s in fpa) for c in classes], "AG frames per action class", "frames")
+        print(
+            tabulate(
+                [
+                    [c, desc.get(c, "")] + [fpa.get(s, {}).get(c, 0) for s in ("train", "test")]
+                    for c in classes
+                ],
+                headers=["action", "description", "train frames", "test frames"],
+            )
+        )
+        _bar(
+            os.path.join(args.out, "frames_per_action.png"),
+            classes,
+            [sum(fpa[s].get(c, 0) for s in fpa) for c in classes],
+            "AG frames per action class",
+            "frames",
+        )
     if args.baselines:
         from ag_detectron.data.datasets import load_action_genome
         from ag_detectron.data.synthetic.baselines import label_only_baselines
@@ -168,8 +253,15 @@ def main(argv=None) -> int:
         test = load_action_genome(args.root, "test", use_cache=False)
         res = label_only_baselines(train, test)
         print()
-        print(tabulate([[k] + [round(v[m], 4) for m in ("R@20_with", "mR@20_pooled_with", "R@20_no")]
-                        for k, v in res.items()], headers=["PredCls on test", "R@20 with", "mR@20 with", "R@20 no"]))
+        print(
+            tabulate(
+                [
+                    [k] + [round(v[m], 4) for m in ("R@20_with", "mR@20_pooled_with", "R@20_no")]
+                    for k, v in res.items()
+                ],
+                headers=["PredCls on test", "R@20 with", "mR@20 with", "R@20 no"],
+            )
+        )
     print(f"\nplots written to {args.out}")
     return 0
 

@@ -3,8 +3,9 @@
 ``ag_detectron.data.synthetic.generate``; see docs/synthetic.md).
 
     python tools/make_synthetic_ag.py --out datasets/ag_synth              # default demo size
-    python tools/make_synthetic_ag.py --out /tmp/ag_full --annotations-only  # real-scale annotations
+    python tools/make_synthetic_ag.py --out /tmp/ag_full --annotations-only  # real-scale, no images
 """
+
 import argparse
 import logging
 import sys
@@ -13,28 +14,56 @@ from ag_detectron.data.synthetic import DEFAULT_NUM_VIDEOS, DEFAULT_OUT_DIR, gen
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--out", default=DEFAULT_OUT_DIR, help="dataset root (default: %(default)s)")
-    p.add_argument("--videos", type=int, default=DEFAULT_NUM_VIDEOS, help="number of videos (default: %(default)s)")
+    p.add_argument(
+        "--videos",
+        type=int,
+        default=DEFAULT_NUM_VIDEOS,
+        help="number of videos (default: %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--test-fraction", type=float, default=0.2, help="fraction of test videos (default: %(default)s)")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="fraction of test videos (default: %(default)s)",
+    )
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=180)
-    p.add_argument("--annotations-only", action="store_true",
-                   help="only the AG annotation files, at the real dataset's scale (no images)")
-    p.add_argument("--frames", type=int, default=None,
-                   help="frame keys in --annotations-only mode (default: 288,782 as the release)")
-    p.add_argument("--videos-mp4", action="store_true", help="also write videos/<VID>.mp4 at native fps")
-    p.add_argument("--workers", type=int, default=None, help="rendering processes (default: min(2, #cpu))")
+    p.add_argument(
+        "--annotations-only",
+        action="store_true",
+        help="only the AG annotation files, at the real dataset's scale (no images)",
+    )
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="frame keys in --annotations-only mode (default: 288,782 as the release)",
+    )
+    p.add_argument(
+        "--videos-mp4", action="store_true", help="also write videos/<VID>.mp4 at native fps"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="rendering processes (default: min(2, #cpu))"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    p.add_argument("--exist-ok", action="store_true",
-                   help="do nothing if --out already holds a dataset generated with the same arguments")
+    p.add_argument(
+        "--exist-ok",
+        action="store_true",
+        help="do nothing if --out already holds a dataset generated with the same arguments",
+    )
     return p
 
 
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] %(name)s %(levelname)s: %(message)s"
+    )
     res = generate(
         args.out,
         num_videos=args.videos,

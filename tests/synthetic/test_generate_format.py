@@ -1,4 +1,5 @@
-"""Format fidelity and determinism of the synthetic Action Genome generator (tiny worlds, seconds)."""
+"""Format fidelity and determinism of the synthetic Action Genome generator (tiny worlds)."""
+
 import csv
 import hashlib
 import json
@@ -10,7 +11,11 @@ import unittest
 
 import numpy as np
 
-from ag_detectron.data.datasets.ag_categories import PKL_OBJECT_NAMES, PKL_PREDICATE_NAMES, VOCAB_DIR
+from ag_detectron.data.datasets.ag_categories import (
+    PKL_OBJECT_NAMES,
+    PKL_PREDICATE_NAMES,
+    VOCAB_DIR,
+)
 from ag_detectron.data.synthetic import ACTION_CLASSES, generate
 
 _ATT = set(PKL_PREDICATE_NAMES[0:3])
@@ -67,13 +72,18 @@ class TestSyntheticFormat(unittest.TestCase):
 
     def test_class_files_are_byte_copies(self):
         for name in ("object_classes.txt", "relationship_classes.txt"):
-            with open(os.path.join(VOCAB_DIR, name), "rb") as a, open(os.path.join(self.root, "annotations", name), "rb") as b:
+            with open(os.path.join(VOCAB_DIR, name), "rb") as a, open(
+                os.path.join(self.root, "annotations", name), "rb"
+            ) as b:
                 self.assertEqual(a.read(), b.read())
 
     def test_person_entries(self):
         n_empty = 0
         for key, p in self.persons.items():
-            self.assertEqual(list(p), ["bbox", "bbox_score", "bbox_size", "bbox_mode", "keypoints", "keypoints_logits"])
+            self.assertEqual(
+                list(p),
+                ["bbox", "bbox_score", "bbox_size", "bbox_mode", "keypoints", "keypoints_logits"],
+            )
             n = p["bbox"].shape[0]
             self.assertIn(n, (0, 1))
             n_empty += n == 0
@@ -102,15 +112,32 @@ class TestSyntheticFormat(unittest.TestCase):
             self.assertEqual(len(classes), len(set(classes)), f"{key}: one instance per class")
             vid, frame = key[:5], key.split("/")[1][:6]
             for o in objs:
-                self.assertEqual(list(o), ["class", "bbox", "attention_relationship", "spatial_relationship",
-                                           "contacting_relationship", "metadata", "visible"])
+                self.assertEqual(
+                    list(o),
+                    [
+                        "class",
+                        "bbox",
+                        "attention_relationship",
+                        "spatial_relationship",
+                        "contacting_relationship",
+                        "metadata",
+                        "visible",
+                    ],
+                )
                 self.assertIn(o["class"], PKL_OBJECT_NAMES[1:])
-                self.assertEqual(o["metadata"]["tag"], f"{vid}.mp4/{o['class'].replace('/', '_')}/{frame}")
+                self.assertEqual(
+                    o["metadata"]["tag"], f"{vid}.mp4/{o['class'].replace('/', '_')}/{frame}"
+                )
                 self.assertIn(o["metadata"]["set"], ("train", "test"))
                 splits.setdefault(vid, set()).add(o["metadata"]["set"])
                 self.assertIs(type(o["visible"]), bool)
                 if not o["visible"]:
-                    for f in ("bbox", "attention_relationship", "spatial_relationship", "contacting_relationship"):
+                    for f in (
+                        "bbox",
+                        "attention_relationship",
+                        "spatial_relationship",
+                        "contacting_relationship",
+                    ):
                         self.assertIsNone(o[f], f"{key} {f}")
                     continue
                 self.assertIsInstance(o["bbox"], tuple)
@@ -118,13 +145,23 @@ class TestSyntheticFormat(unittest.TestCase):
                 for v in o["bbox"]:
                     self.assertIs(type(v), float)
                 x, y, w, h = o["bbox"]
-                self.assertTrue(w > 0 and h > 0 and x >= 0 and y >= 0 and x + w <= 320 + 1e-6 and y + h <= 180 + 1e-6, key)
+                self.assertTrue(
+                    w > 0
+                    and h > 0
+                    and x >= 0
+                    and y >= 0
+                    and x + w <= 320 + 1e-6
+                    and y + h <= 180 + 1e-6,
+                    key,
+                )
                 self.assertEqual(len(o["attention_relationship"]), 1)
                 self.assertTrue(set(o["attention_relationship"]) <= _ATT)
                 self.assertTrue(set(o["spatial_relationship"]) <= _SPA)
                 self.assertTrue(set(o["contacting_relationship"]) <= _CON)
                 self.assertGreater(len(o["contacting_relationship"]), 0)
-                self.assertEqual(len(set(o["spatial_relationship"])), len(o["spatial_relationship"]))
+                self.assertEqual(
+                    len(set(o["spatial_relationship"])), len(o["spatial_relationship"])
+                )
         for vid, s in splits.items():
             self.assertEqual(len(s), 1, f"video {vid} spans splits {s}")
         self.assertEqual({s.pop() for s in splits.values()}, {"train", "test"})
@@ -141,7 +178,11 @@ class TestSyntheticFormat(unittest.TestCase):
             with open(os.path.join(self.root, f"Charades_v1_{split}.csv"), newline="") as f:
                 rows = list(csv.DictReader(f))
                 f.seek(0)
-                self.assertEqual(f.readline().strip(), "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length")
+                self.assertEqual(
+                    f.readline().strip(),
+                    "id,subject,scene,quality,relevance,verified,script,objects,descriptions,"
+                    "actions,length",
+                )
             for r in rows:
                 ids.add(r["id"])
                 length = float(r["length"])
@@ -166,13 +207,17 @@ class TestSyntheticFormat(unittest.TestCase):
         third = os.path.join(self.tmp, "seed4")
         generate(third, num_videos=6, seed=4, test_fraction=0.34, num_workers=1)
         d3 = _tree_digest(third)
-        self.assertNotEqual(d3["annotations/object_bbox_and_relationship.pkl"],
-                            _tree_digest(self.root)["annotations/object_bbox_and_relationship.pkl"])
+        self.assertNotEqual(
+            d3["annotations/object_bbox_and_relationship.pkl"],
+            _tree_digest(self.root)["annotations/object_bbox_and_relationship.pkl"],
+        )
 
     def test_existing_dir_and_atomicity(self):
         with self.assertRaises(FileExistsError):
             generate(self.root, num_videos=6, seed=3, test_fraction=0.34, num_workers=1)
-        reused = generate(self.root, num_videos=6, seed=3, test_fraction=0.34, num_workers=1, exist_ok=True)
+        reused = generate(
+            self.root, num_videos=6, seed=3, test_fraction=0.34, num_workers=1, exist_ok=True
+        )
         self.assertTrue(reused.reused)
         leftovers = [n for n in os.listdir(self.tmp) if ".tmp-" in n or ".old-" in n]
         self.assertEqual(leftovers, [])

@@ -1,4 +1,5 @@
 """The labels of the synthetic world follow from what is drawn (checked on the written files)."""
+
 import os
 import pickle
 import shutil
@@ -63,7 +64,9 @@ class TestGeometryLabels(unittest.TestCase):
             if "beneath" in spa:
                 self.assertTrue({"sitting_on", "lying_on", "standing_on"} & set(con), msg)
             if "in" in spa:
-                self.assertTrue(ox1 <= px1 + JITTER and ox2 >= px2 - JITTER and oy1 <= py1 + JITTER, msg)
+                self.assertTrue(
+                    ox1 <= px1 + JITTER and ox2 >= px2 - JITTER and oy1 <= py1 + JITTER, msg
+                )
             tol = 2 * JITTER / min(ox2 - ox1, px2 - px1)  # detector jitter of the person box
             if spa in (["in_front_of"], ["behind"]):
                 self.assertGreaterEqual(hov + tol, SIDE_OVERLAP, msg)
@@ -76,13 +79,21 @@ class TestGeometryLabels(unittest.TestCase):
         """Held / touched objects are within reach of the drawn hand (right wrist keypoint)."""
         for key, p, o in self._pairs():
             con = set(o["contacting_relationship"])
-            if p["bbox"].shape[0] == 0 or not con & {"holding", "carrying", "touching", "drinking_from", "eating"}:
+            if p["bbox"].shape[0] == 0 or not con & {
+                "holding",
+                "carrying",
+                "touching",
+                "drinking_from",
+                "eating",
+            }:
                 continue
             wx, wy = p["keypoints"][0, 10, :2].tolist()
             x1, y1, x2, y2 = _xyxy(o["bbox"])
             dx = max(x1 - wx, 0.0, wx - x2)
             dy = max(y1 - wy, 0.0, wy - y2)
-            self.assertLess(np.hypot(dx, dy), 6.0, f"{key} {o['class']} {con}: wrist {wx:.0f},{wy:.0f}")
+            self.assertLess(
+                np.hypot(dx, dy), 6.0, f"{key} {o['class']} {con}: wrist {wx:.0f},{wy:.0f}"
+            )
         for key, p, o in self._pairs():
             if "not_contacting" in o["contacting_relationship"]:
                 self.assertEqual(len(o["contacting_relationship"]), 1, key)
@@ -97,9 +108,15 @@ class TestGeometryLabels(unittest.TestCase):
                 continue
             att = {o["attention_relationship"][0] for o in vis}
             self.assertEqual(len(att & {"unsure"}) == 0 or att == {"unsure"}, True, f"{key}: {att}")
-            if any(o["contacting_relationship"] and {"drinking_from", "eating"} & set(o["contacting_relationship"]) for o in vis):
+            if any(
+                o["contacting_relationship"]
+                and {"drinking_from", "eating"} & set(o["contacting_relationship"])
+                for o in vis
+            ):
                 continue  # the cup / food covers part of the face
-            img = np.asarray(Image.open(os.path.join(self.root, "frames", key)).convert("RGB")).astype(int)
+            img = np.asarray(
+                Image.open(os.path.join(self.root, "frames", key)).convert("RGB")
+            ).astype(int)
             hx, hy = np.round(p["keypoints"][0, 0, :2]).astype(int).tolist()
             crop = img[max(0, hy - 6) : hy + 7, max(0, hx - 6) : hx + 7].reshape(-1, 3)
             skin = (np.abs(crop - SKIN).sum(1) < 30).mean()
@@ -126,11 +143,16 @@ class TestScripting(unittest.TestCase):
                 t = (n - 1) / v.fps
                 for a in acts:
                     act = v.actions[a]
-                    self.assertTrue(act.start - 1.0 / v.fps <= t <= act.end + 1.0 / v.fps, (v.vid, n, act))
+                    self.assertTrue(
+                        act.start - 1.0 / v.fps <= t <= act.end + 1.0 / v.fps, (v.vid, n, act)
+                    )
             names = [o.name for o in v.objects]
             self.assertEqual(len(names), len(set(names)), "one instance per class per video")
             self.assertTrue(1 <= len(v.actions) <= 3)
-            self.assertTrue(any(not o.annotated for o in v.objects) or len(v.objects) == sum(o.annotated for o in v.objects))
+            self.assertTrue(
+                any(not o.annotated for o in v.objects)
+                or len(v.objects) == sum(o.annotated for o in v.objects)
+            )
         self.assertEqual(fps_seen, {24, 25, 30})
 
 

@@ -1,4 +1,5 @@
-"""The synthetic files load through the real-release code paths; the real-scale mode keeps the format."""
+"""Synthetic files load through the release code paths; the real-scale mode keeps the format."""
+
 import importlib.util
 import os
 import pickle
@@ -27,7 +28,9 @@ class TestThroughLoaders(unittest.TestCase):
     def test_load_action_genome(self):
         from ag_detectron.data.datasets import load_action_genome, load_video_fps
 
-        with open(os.path.join(self.root, "annotations", "object_bbox_and_relationship.pkl"), "rb") as f:
+        with open(
+            os.path.join(self.root, "annotations", "object_bbox_and_relationship.pkl"), "rb"
+        ) as f:
             objects = pickle.load(f)
         total = 0
         for split in ("train", "test"):
@@ -63,7 +66,9 @@ class TestThroughLoaders(unittest.TestCase):
                 self.assertTrue(os.path.isdir(v["frame_dir"]))
                 self.assertGreater(sum(v["labels"]), 0)
                 for cls, start, end in v["actions"]:
-                    self.assertTrue(0 <= cls < len(ACTION_CLASSES) and 0 <= start < end <= v["length"] + 1e-6)
+                    self.assertTrue(
+                        0 <= cls < len(ACTION_CLASSES) and 0 <= start < end <= v["length"] + 1e-6
+                    )
         self.assertEqual(n, 5)
 
 
@@ -89,7 +94,9 @@ class TestScaleMode(unittest.TestCase):
             self.assertTrue(0.1 < no_person < 0.3, no_person)
             vis = [o for v in objects.values() for o in v if o["visible"]]
             self.assertTrue(0.65 < len(vis) / n_obj < 0.85)
-            rel = sum(1 + len(o["spatial_relationship"]) + len(o["contacting_relationship"]) for o in vis)
+            rel = sum(
+                1 + len(o["spatial_relationship"]) + len(o["contacting_relationship"]) for o in vis
+            )
             self.assertTrue(2.9 < rel / len(vis) < 3.4)
             self.assertEqual(res.stats["relations"], rel)
             for key, v in list(objects.items())[:300]:
@@ -104,7 +111,10 @@ class TestScaleMode(unittest.TestCase):
                         self.assertIs(type(o["bbox"][0]), float)
                     else:
                         self.assertIsNone(o["spatial_relationship"])
-                    self.assertEqual(o["metadata"]["tag"], f"{key[:5]}.mp4/{o['class'].replace('/', '_')}/{key[10:16]}")
+                    self.assertEqual(
+                        o["metadata"]["tag"],
+                        f"{key[:5]}.mp4/{o['class'].replace('/', '_')}/{key[10:16]}",
+                    )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -117,11 +127,15 @@ class TestCommandLine(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="ag_synth_cli_")
         try:
             out = os.path.join(tmp, "d")
-            self.assertEqual(mod.main(["--out", out, "--videos", "2", "--seed", "9", "--workers", "1"]), 0)
+            self.assertEqual(
+                mod.main(["--out", out, "--videos", "2", "--seed", "9", "--workers", "1"]), 0
+            )
             self.assertTrue(os.path.isfile(os.path.join(out, "annotations", "person_bbox.pkl")))
             with self.assertRaises(FileExistsError):
                 mod.main(["--out", out, "--videos", "2", "--seed", "9"])
-            self.assertEqual(mod.main(["--out", out, "--videos", "2", "--seed", "9", "--exist-ok"]), 0)
+            self.assertEqual(
+                mod.main(["--out", out, "--videos", "2", "--seed", "9", "--exist-ok"]), 0
+            )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

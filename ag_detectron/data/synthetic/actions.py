@@ -4,11 +4,20 @@ An action class is a (template, primary object) pair; the template says which po
 how it is scripted (:mod:`.world`). The vocabulary is built from the tables below in a fixed order,
 so class indices are stable across runs.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Tuple
 
-__all__ = ["ActionClass", "ACTION_CLASSES", "action_index", "BODY_TEMPLATES", "HAND_TEMPLATES", "HAND_TEMPLATE_WEIGHTS"]
+__all__ = [
+    "ActionClass",
+    "ACTION_CLASSES",
+    "action_index",
+    "BODY_TEMPLATES",
+    "HAND_TEMPLATES",
+    "HAND_TEMPLATE_WEIGHTS",
+    "BODY_TEMPLATE_WEIGHTS",
+]
 
 
 class ActionClass(NamedTuple):
@@ -26,8 +35,20 @@ BODY_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str]] = {
     "doorway": (("doorway",), "Walking through a {}"),
     "walkfloor": (("floor",), "Walking on the {}"),
     "carry": (
-        ("box", "bag", "groceries", "pillow", "blanket", "laptop", "broom", "vacuum", "book",
-         "clothes", "towel", "dish"),
+        (
+            "box",
+            "bag",
+            "groceries",
+            "pillow",
+            "blanket",
+            "laptop",
+            "broom",
+            "vacuum",
+            "book",
+            "clothes",
+            "towel",
+            "dish",
+        ),
         "Carrying a {} somewhere",
     ),
 }
@@ -35,17 +56,44 @@ BODY_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str]] = {
 # postures they are allowed in).
 HAND_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str, Tuple[str, ...]]] = {
     "hold": (
-        ("book", "box", "bag", "phone/camera", "paper/notebook", "dish", "pillow", "towel", "clothes",
-         "shoe", "laptop", "medicine", "groceries", "cup/glass/bottle", "food", "sandwich", "broom",
-         "vacuum"),
+        (
+            "book",
+            "box",
+            "bag",
+            "phone/camera",
+            "paper/notebook",
+            "dish",
+            "pillow",
+            "towel",
+            "clothes",
+            "shoe",
+            "laptop",
+            "medicine",
+            "groceries",
+            "cup/glass/bottle",
+            "food",
+            "sandwich",
+            "broom",
+            "vacuum",
+        ),
         "Holding a {}",
         ("stand", "sit", "lean"),
     ),
     "drink": (("cup/glass/bottle",), "Drinking from a {}", ("stand", "sit", "lean")),
     "eat": (("food", "sandwich", "medicine"), "Eating {}", ("stand", "sit", "lean")),
     "touch": (
-        ("television", "mirror", "window", "picture", "door", "refrigerator", "closet/cabinet",
-         "shelf", "table", "light"),
+        (
+            "television",
+            "mirror",
+            "window",
+            "picture",
+            "door",
+            "refrigerator",
+            "closet/cabinet",
+            "shelf",
+            "table",
+            "light",
+        ),
         "Touching a {}",
         ("stand",),
     ),
@@ -64,10 +112,33 @@ HAND_TEMPLATES: Dict[str, Tuple[Tuple[str, ...], str, Tuple[str, ...]]] = {
 }
 
 
+# relative frequency of each body plan ("stand": no body action, only hand / gaze actions)
+BODY_TEMPLATE_WEIGHTS: Dict[str, float] = {
+    "sit": 0.2,
+    "standup": 0.1,
+    "lie": 0.12,
+    "lean": 0.1,
+    "doorway": 0.1,
+    "walkfloor": 0.08,
+    "carry": 0.15,
+    "stand": 0.15,
+}
+assert set(BODY_TEMPLATE_WEIGHTS) == set(BODY_TEMPLATES) | {"stand"}
+
 # relative frequency of each hand template when one is drawn for a posture window
 HAND_TEMPLATE_WEIGHTS: Dict[str, float] = {
-    "hold": 1.6, "drink": 1.0, "eat": 1.0, "touch": 1.2, "twist": 1.0, "wear": 1.2, "backpack": 0.8,
-    "cover": 1.0, "wipe": 1.2, "write": 1.0, "watch": 1.2, "putaway": 1.0,
+    "hold": 1.6,
+    "drink": 1.0,
+    "eat": 1.0,
+    "touch": 1.2,
+    "twist": 1.0,
+    "wear": 1.2,
+    "backpack": 0.8,
+    "cover": 1.0,
+    "wipe": 1.2,
+    "write": 1.0,
+    "watch": 1.2,
+    "putaway": 1.0,
 }
 assert set(HAND_TEMPLATE_WEIGHTS) == set(HAND_TEMPLATES)
 
@@ -90,4 +161,6 @@ def action_index(template: str, obj: str) -> int:
     try:
         return _INDEX[(template, obj)]
     except KeyError:
-        raise KeyError(f"no synthetic action class for template {template!r} and object {obj!r}") from None
+        raise KeyError(
+            f"no synthetic action class for template {template!r} and object {obj!r}"
+        ) from None

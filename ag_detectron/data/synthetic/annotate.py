@@ -5,6 +5,7 @@ numbered 1-based at the video's native fps. Only the objects involved in the act
 the frame are annotated. Person boxes imitate a detector: the drawn figure's box with a little
 deterministic jitter, a score and COCO keypoints.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -15,7 +16,14 @@ from .appearance import BASE_H, BASE_W
 from .kinematics import clip_box, object_placements, person_pose, relation_labels
 from .scene import Video
 
-__all__ = ["FRAMES_PER_ACTION", "ObjectRecord", "PersonRecord", "FrameRecord", "sample_frames", "annotate_video"]
+__all__ = [
+    "FRAMES_PER_ACTION",
+    "ObjectRecord",
+    "PersonRecord",
+    "FrameRecord",
+    "sample_frames",
+    "annotate_video",
+]
 
 FRAMES_PER_ACTION = 5
 
@@ -60,17 +68,28 @@ def sample_frames(video: Video) -> Dict[int, Tuple[int, ...]]:
     return {n: tuple(sorted(set(a))) for n, a in sorted(out.items())}
 
 
-def _person_record(pose, sx: float, sy: float, width: int, height: int, rng: np.random.Generator) -> PersonRecord:
+def _person_record(
+    pose, sx: float, sy: float, width: int, height: int, rng: np.random.Generator
+) -> PersonRecord:
     empty = PersonRecord(
-        np.zeros((0, 4), np.float32), np.zeros((0,), np.float32),
-        np.zeros((0, 17, 3), np.float32), np.zeros((0, 17), np.float32),
+        np.zeros((0, 4), np.float32),
+        np.zeros((0,), np.float32),
+        np.zeros((0, 17, 3), np.float32),
+        np.zeros((0, 17), np.float32),
     )
     if pose is None:
         return empty
     x1, y1, x2, y2 = pose.box
     jitter = rng.normal(0.0, 1.0, size=4)
-    box = clip_box((x1 * sx + jitter[0], y1 * sy + jitter[1], x2 * sx + jitter[2], y2 * sy + jitter[3]), width, height)
-    if box is None or (box[2] - box[0]) * (box[3] - box[1]) < 0.25 * (x2 - x1) * (y2 - y1) * sx * sy:
+    box = clip_box(
+        (x1 * sx + jitter[0], y1 * sy + jitter[1], x2 * sx + jitter[2], y2 * sy + jitter[3]),
+        width,
+        height,
+    )
+    if (
+        box is None
+        or (box[2] - box[0]) * (box[3] - box[1]) < 0.25 * (x2 - x1) * (y2 - y1) * sx * sy
+    ):
         return empty  # mostly out of view: the "detector" misses it
     kp = np.ones((1, 17, 3), np.float32)
     kp[0, :, 0] = np.clip(pose.joints[:, 0] * sx + rng.normal(0, 0.7, 17), 0, width - 1)
@@ -112,8 +131,18 @@ def annotate_video(
                 objects.append(ObjectRecord(name, None, None, None, None))
                 continue
             att, spa, con = relation_labels(video, t, oi, pose, box, pl.z_over)
-            x1, y1, x2, y2 = (float(box[0]) * sx, float(box[1]) * sy, float(box[2]) * sx, float(box[3]) * sy)
-            xywh = (round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2))  # Python floats
+            x1, y1, x2, y2 = (
+                float(box[0]) * sx,
+                float(box[1]) * sy,
+                float(box[2]) * sx,
+                float(box[3]) * sy,
+            )
+            xywh = (
+                round(x1, 2),
+                round(y1, 2),
+                round(x2 - x1, 2),
+                round(y2 - y1, 2),
+            )  # Python floats
             objects.append(ObjectRecord(name, xywh, att, spa, con))
         records.append(FrameRecord(video.vid, n, t, person, objects))
     return records

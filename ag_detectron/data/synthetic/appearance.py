@@ -5,6 +5,7 @@ can tell them apart at 320x180. Sizes and positions are in *base units*: pixels 
 frame; the renderer scales them to the requested frame size. Sprites are RGBA ``PIL.Image``s,
 cached per (class, scale, variant).
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,7 +28,8 @@ class ObjectStyle(NamedTuple):
 
     Attributes:
         w, h: size in base units.
-        shape: silhouette ("rect", "round", "ellipse", "trap", "tri", "frame", or a special drawing).
+        shape: silhouette ("rect", "round", "ellipse", "trap", "tri", "frame", or a special
+            drawing).
         color, color2: main and pattern colour.
         pattern: "solid", "hstripe", "vstripe", "dots", "check", "cross".
         kind: "portable" (can be held), "furniture" (on the floor), "wall" (hung on the wall),
@@ -44,47 +46,50 @@ class ObjectStyle(NamedTuple):
 
 
 # fmt: off
+S = ObjectStyle
 _STYLE_TABLE: Dict[str, ObjectStyle] = {
-    "bag":              ObjectStyle(22, 20, "trap",    (139, 90, 43),   (200, 160, 90),  "hstripe", "portable"),
-    "bed":              ObjectStyle(104, 30, "bed",    (40, 60, 140),   (230, 230, 240), "check",   "furniture"),
-    "blanket":          ObjectStyle(56, 18, "round",   (150, 60, 170),  (240, 200, 250), "dots",    "portable"),
-    "book":             ObjectStyle(14, 18, "rect",    (200, 30, 40),   (250, 240, 200), "vstripe", "portable"),
-    "box":              ObjectStyle(24, 22, "rect",    (205, 170, 110), (120, 80, 40),   "cross",   "portable"),
-    "broom":            ObjectStyle(12, 58, "broom",   (235, 200, 40),  (120, 70, 20),   "solid",   "portable"),
-    "chair":            ObjectStyle(30, 50, "chair",   (240, 130, 20),  (160, 70, 10),   "solid",   "furniture"),
-    "closet/cabinet":   ObjectStyle(44, 94, "rect",    (20, 130, 130),  (10, 70, 70),    "vstripe", "furniture"),
-    "clothes":          ObjectStyle(26, 24, "shirt",   (40, 170, 60),   (220, 250, 200), "hstripe", "portable"),
-    "cup/glass/bottle": ObjectStyle(10, 16, "rect",    (20, 210, 230),  (255, 255, 255), "solid",   "portable"),
-    "dish":             ObjectStyle(22, 8, "ellipse",  (245, 245, 245), (60, 90, 200),   "hstripe", "portable"),
-    "door":             ObjectStyle(40, 104, "frame",  (150, 70, 50),   (185, 110, 80),  "solid",   "furniture"),
-    "doorknob":         ObjectStyle(8, 8, "ellipse",   (250, 210, 0),   (150, 110, 0),   "solid",   "portable"),
-    "doorway":          ObjectStyle(52, 112, "frame",  (245, 245, 235), (25, 25, 30),    "solid",   "furniture"),
-    "floor":            ObjectStyle(110, 30, "rect",   (190, 140, 90),  (120, 80, 50),   "hstripe", "floor"),
-    "food":             ObjectStyle(16, 12, "ellipse", (250, 120, 30),  (120, 50, 0),    "dots",    "portable"),
-    "groceries":        ObjectStyle(26, 26, "trap",    (160, 220, 120), (60, 120, 40),   "check",   "portable"),
-    "laptop":           ObjectStyle(26, 18, "laptop",  (150, 150, 160), (40, 40, 50),    "solid",   "portable"),
-    "light":            ObjectStyle(20, 14, "tri",     (255, 250, 150), (200, 170, 0),   "solid",   "wall"),
-    "medicine":         ObjectStyle(8, 12, "round",    (255, 255, 255), (220, 0, 0),     "hstripe", "portable"),
-    "mirror":           ObjectStyle(28, 42, "ellipse", (200, 225, 235), (120, 120, 130), "cross",   "wall"),
-    "paper/notebook":   ObjectStyle(16, 12, "rect",    (250, 250, 250), (90, 120, 220),  "hstripe", "portable"),
-    "phone/camera":     ObjectStyle(8, 14, "round",    (25, 25, 25),    (90, 200, 255),  "solid",   "portable"),
-    "picture":          ObjectStyle(32, 24, "frame",   (110, 70, 20),   (90, 180, 90),   "dots",    "wall"),
-    "pillow":           ObjectStyle(26, 12, "round",   (250, 160, 190), (255, 230, 240), "solid",   "portable"),
-    "refrigerator":     ObjectStyle(44, 104, "round",  (235, 240, 245), (150, 160, 170), "hstripe", "furniture"),
-    "sandwich":         ObjectStyle(18, 12, "tri",     (225, 185, 120), (90, 170, 50),   "hstripe", "portable"),
-    "shelf":            ObjectStyle(54, 10, "rect",    (120, 80, 40),   (200, 150, 90),  "vstripe", "wall"),
-    "shoe":             ObjectStyle(16, 8, "shoe",     (130, 20, 40),   (240, 240, 240), "solid",   "portable"),
-    "sofa/couch":       ObjectStyle(84, 40, "sofa",    (120, 20, 50),   (190, 90, 110),  "solid",   "furniture"),
-    "table":            ObjectStyle(60, 34, "table",   (95, 55, 25),    (150, 100, 60),  "solid",   "furniture"),
-    "television":       ObjectStyle(40, 28, "frame",   (20, 20, 20),    (40, 90, 230),   "solid",   "wall"),
-    "towel":            ObjectStyle(16, 24, "rect",    (150, 200, 250), (255, 255, 255), "hstripe", "portable"),
-    "vacuum":           ObjectStyle(20, 40, "vacuum",  (220, 30, 30),   (60, 60, 60),    "solid",   "portable"),
-    "window":           ObjectStyle(42, 36, "frame",   (250, 250, 250), (150, 210, 250), "cross",   "wall"),
+    "bag": S(22, 20, "trap", (139, 90, 43), (200, 160, 90), "hstripe", "portable"),
+    "bed": S(104, 30, "bed", (40, 60, 140), (230, 230, 240), "check", "furniture"),
+    "blanket": S(56, 18, "round", (150, 60, 170), (240, 200, 250), "dots", "portable"),
+    "book": S(14, 18, "rect", (200, 30, 40), (250, 240, 200), "vstripe", "portable"),
+    "box": S(24, 22, "rect", (205, 170, 110), (120, 80, 40), "cross", "portable"),
+    "broom": S(12, 58, "broom", (235, 200, 40), (120, 70, 20), "solid", "portable"),
+    "chair": S(30, 50, "chair", (240, 130, 20), (160, 70, 10), "solid", "furniture"),
+    "closet/cabinet": S(44, 94, "rect", (20, 130, 130), (10, 70, 70), "vstripe", "furniture"),
+    "clothes": S(26, 24, "shirt", (40, 170, 60), (220, 250, 200), "hstripe", "portable"),
+    "cup/glass/bottle": S(10, 16, "rect", (20, 210, 230), (255, 255, 255), "solid", "portable"),
+    "dish": S(22, 8, "ellipse", (245, 245, 245), (60, 90, 200), "hstripe", "portable"),
+    "door": S(40, 104, "frame", (150, 70, 50), (185, 110, 80), "solid", "furniture"),
+    "doorknob": S(8, 8, "ellipse", (250, 210, 0), (150, 110, 0), "solid", "portable"),
+    "doorway": S(52, 112, "frame", (245, 245, 235), (25, 25, 30), "solid", "furniture"),
+    "floor": S(110, 30, "rect", (190, 140, 90), (120, 80, 50), "hstripe", "floor"),
+    "food": S(16, 12, "ellipse", (250, 120, 30), (120, 50, 0), "dots", "portable"),
+    "groceries": S(26, 26, "trap", (160, 220, 120), (60, 120, 40), "check", "portable"),
+    "laptop": S(26, 18, "laptop", (150, 150, 160), (40, 40, 50), "solid", "portable"),
+    "light": S(20, 14, "tri", (255, 250, 150), (200, 170, 0), "solid", "wall"),
+    "medicine": S(8, 12, "round", (255, 255, 255), (220, 0, 0), "hstripe", "portable"),
+    "mirror": S(28, 42, "ellipse", (200, 225, 235), (120, 120, 130), "cross", "wall"),
+    "paper/notebook": S(16, 12, "rect", (250, 250, 250), (90, 120, 220), "hstripe", "portable"),
+    "phone/camera": S(8, 14, "round", (25, 25, 25), (90, 200, 255), "solid", "portable"),
+    "picture": S(32, 24, "frame", (110, 70, 20), (90, 180, 90), "dots", "wall"),
+    "pillow": S(26, 12, "round", (250, 160, 190), (255, 230, 240), "solid", "portable"),
+    "refrigerator": S(44, 104, "round", (235, 240, 245), (150, 160, 170), "hstripe", "furniture"),
+    "sandwich": S(18, 12, "tri", (225, 185, 120), (90, 170, 50), "hstripe", "portable"),
+    "shelf": S(54, 10, "rect", (120, 80, 40), (200, 150, 90), "vstripe", "wall"),
+    "shoe": S(16, 8, "shoe", (130, 20, 40), (240, 240, 240), "solid", "portable"),
+    "sofa/couch": S(84, 40, "sofa", (120, 20, 50), (190, 90, 110), "solid", "furniture"),
+    "table": S(60, 34, "table", (95, 55, 25), (150, 100, 60), "solid", "furniture"),
+    "television": S(40, 28, "frame", (20, 20, 20), (40, 90, 230), "solid", "wall"),
+    "towel": S(16, 24, "rect", (150, 200, 250), (255, 255, 255), "hstripe", "portable"),
+    "vacuum": S(20, 40, "vacuum", (220, 30, 30), (60, 60, 60), "solid", "portable"),
+    "window": S(42, 36, "frame", (250, 250, 250), (150, 210, 250), "cross", "wall"),
 }
 # fmt: on
 
 OBJECT_NAMES: Tuple[str, ...] = tuple(PKL_OBJECT_NAMES[1:])
-assert set(_STYLE_TABLE) == set(OBJECT_NAMES), "appearance table must cover exactly the 35 object classes"
+assert set(_STYLE_TABLE) == set(
+    OBJECT_NAMES
+), "appearance table must cover exactly the 35 object classes"
 STYLES: Dict[str, ObjectStyle] = {name: _STYLE_TABLE[name] for name in OBJECT_NAMES}
 
 
@@ -122,8 +127,19 @@ def _shape_mask(style: ObjectStyle, w: int, h: int, variant: str) -> Image.Image
         d.rectangle([W * 0.06, 0, W * 0.16, H], fill=255)
         d.rectangle([W * 0.84, 0, W * 0.94, H], fill=255)
     elif s == "shirt":
-        d.polygon([(0, H * 0.3), (W * 0.3, 0), (W * 0.7, 0), (W, H * 0.3), (W * 0.8, H * 0.45),
-                   (W * 0.8, H), (W * 0.2, H), (W * 0.2, H * 0.45)], fill=255)
+        d.polygon(
+            [
+                (0, H * 0.3),
+                (W * 0.3, 0),
+                (W * 0.7, 0),
+                (W, H * 0.3),
+                (W * 0.8, H * 0.45),
+                (W * 0.8, H),
+                (W * 0.2, H),
+                (W * 0.2, H * 0.45),
+            ],
+            fill=255,
+        )
     elif s == "laptop":
         d.rectangle([W * 0.1, 0, W * 0.9, H * 0.75], fill=255)  # screen
         d.rectangle([0, H * 0.75, W, H], fill=255)  # keyboard

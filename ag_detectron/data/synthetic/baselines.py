@@ -1,4 +1,4 @@
-"""Label-only baselines on an Action Genome-format dataset: the frequency prior and the label ceiling.
+"""Label-only baselines on an Action Genome-format dataset: frequency prior and label ceiling.
 
 * **Frequency prior** (methods.md §3, the ``FreqPrior`` model without learning): for an object of
   class o, attention probabilities ``p(a | o)`` and spatial / contacting probabilities
@@ -12,13 +12,19 @@
 Frames are read through ``load_action_genome`` (the same code path as training) and only frames
 with a person box and at least one visible object are scored (PredCls needs both).
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ag_detectron.data.datasets.ag_categories import ATTENTION, CONTACTING, NUM_OBJECT_CLASSES, SPATIAL
+from ag_detectron.data.datasets.ag_categories import (
+    ATTENTION,
+    CONTACTING,
+    NUM_OBJECT_CLASSES,
+    SPATIAL,
+)
 
 __all__ = ["predicate_counts", "frequency_prior_table", "score_predcls", "label_only_baselines"]
 
@@ -29,14 +35,17 @@ def _pairs(d: Dict) -> List[Tuple[int, List[int]]]:
     """(object class, global predicate ids) of each relation of a dataset dict."""
     anns = d["annotations"]
     return [
-        (anns[r["object"]]["category_id"], list(r["attention"]) + list(r["spatial"]) + list(r["contacting"]))
+        (
+            anns[r["object"]]["category_id"],
+            list(r["attention"]) + list(r["spatial"]) + list(r["contacting"]),
+        )
         for r in d["relations"]
         if r["subject"] >= 0
     ]
 
 
 def predicate_counts(dicts: Sequence[Dict]) -> Tuple[np.ndarray, np.ndarray]:
-    """Counts over relations: ``n_obj (36,)`` pairs per object class, ``n (36, 26)`` labels per class."""
+    """Counts over relations: ``n_obj (36,)`` pairs per class, ``n (36, 26)`` labels per class."""
     n_obj = np.zeros(NUM_OBJECT_CLASSES, np.int64)
     n = np.zeros((NUM_OBJECT_CLASSES, NUM_PREDICATES), np.int64)
     for d in dicts:
@@ -66,7 +75,7 @@ def _frames(dicts: Sequence[Dict]) -> List[Dict]:
 
 
 def score_predcls(dicts: Sequence[Dict], probs_of, topk: Sequence[int] = (20,)) -> Dict[str, float]:
-    """Community PredCls recall ("with" and "no") of per-relation probabilities ``probs_of(d, rel)``.
+    """Community PredCls recall ("with" and "no") of per-relation probabilities ``probs_of(d, r)``.
 
     ``probs_of`` returns a (26,) vector: attention probabilities then spatial / contacting ones.
     """
@@ -79,19 +88,29 @@ def score_predcls(dicts: Sequence[Dict], probs_of, topk: Sequence[int] = (20,)) 
         boxes = np.array([a["bbox"] for a in anns], np.float64)
         classes = np.array([a["category_id"] for a in anns], np.int64)
         obj = [r["object"] for r in rels]
-        gts.append(frame_ground_truth(
-            boxes[0], boxes[obj], classes[obj],
-            [r["attention"][0] - ATTENTION.start for r in rels],
-            [[s - SPATIAL.start for s in r["spatial"]] for r in rels],
-            [[c - CONTACTING.start for c in r["contacting"]] for r in rels],
-            person_class=int(classes[0]),
-        ))
+        gts.append(
+            frame_ground_truth(
+                boxes[0],
+                boxes[obj],
+                classes[obj],
+                [r["attention"][0] - ATTENTION.start for r in rels],
+                [[s - SPATIAL.start for s in r["spatial"]] for r in rels],
+                [[c - CONTACTING.start for c in r["contacting"]] for r in rels],
+                person_class=int(classes[0]),
+            )
+        )
         p = np.stack([probs_of(d, r) for r in rels])
-        preds.append(FramePrediction(
-            boxes, classes, np.ones(len(anns)), np.array([[0, o] for o in obj], np.int64),
-            p[:, ATTENTION.start : ATTENTION.stop], p[:, SPATIAL.start : SPATIAL.stop],
-            p[:, CONTACTING.start : CONTACTING.stop],
-        ))
+        preds.append(
+            FramePrediction(
+                boxes,
+                classes,
+                np.ones(len(anns)),
+                np.array([[0, o] for o in obj], np.int64),
+                p[:, ATTENTION.start : ATTENTION.stop],
+                p[:, SPATIAL.start : SPATIAL.stop],
+                p[:, CONTACTING.start : CONTACTING.stop],
+            )
+        )
     res = evaluate_relations(gts, preds, constraints=("with", "no"), topk=tuple(topk))
     out: Dict[str, float] = {"num_frames": float(len(gts))}
     for c, r in res.items():
@@ -101,8 +120,10 @@ def score_predcls(dicts: Sequence[Dict], probs_of, topk: Sequence[int] = (20,)) 
     return out
 
 
-def label_only_baselines(train: Sequence[Dict], test: Sequence[Dict], topk: Sequence[int] = (20,)) -> Dict[str, Dict[str, float]]:
-    """``{"frequency_prior": {...}, "label_ceiling": {...}}`` recall dicts on ``test`` (see module docstring)."""
+def label_only_baselines(
+    train: Sequence[Dict], test: Sequence[Dict], topk: Sequence[int] = (20,)
+) -> Dict[str, Dict[str, float]]:
+    """``{"frequency_prior": {...}, "label_ceiling": {...}}``: recall dicts on ``test``."""
     table = frequency_prior_table(train)
 
     def prior(d, r):
@@ -119,4 +140,7 @@ def label_only_baselines(train: Sequence[Dict], test: Sequence[Dict], topk: Sequ
         v[ATTENTION.start : ATTENTION.stop] /= v[ATTENTION.start : ATTENTION.stop].sum()
         return v
 
-    return {"frequency_prior": score_predcls(test, prior, topk), "label_ceiling": score_predcls(test, ceiling_att, topk)}
+    return {
+        "frequency_prior": score_predcls(test, prior, topk),
+        "label_ceiling": score_predcls(test, ceiling_att, topk),
+    }

@@ -14,6 +14,7 @@ The output is a pure function of the arguments (byte-identical files for the sam
 arguments, whatever ``num_workers``). Everything is written to a temporary sibling directory that is
 renamed into place at the end, so an interrupted run leaves nothing half-written.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,21 +27,30 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import writer
 from .actions import ACTION_CLASSES
 from .annotate import FrameRecord, annotate_video
 from .kinematics import object_placements, person_pose
 from .render import VideoRenderer
 from .scene import Video
 from .world import script_video
-from . import writer
 
-__all__ = ["DEFAULT_NUM_VIDEOS", "DEFAULT_OUT_DIR", "GenerateResult", "generate", "video_ids", "split_of"]
+__all__ = [
+    "DEFAULT_NUM_VIDEOS",
+    "DEFAULT_OUT_DIR",
+    "GenerateResult",
+    "generate",
+    "video_ids",
+    "split_of",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_NUM_VIDEOS = 280
 DEFAULT_OUT_DIR = os.path.join("datasets", "ag_synth")
-GENERATOR_VERSION = 2  # bump whenever the world or the files change, so exist_ok never reuses stale data
+GENERATOR_VERSION = (
+    3  # bump whenever the world or the files change, so exist_ok never reuses stale data
+)
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -68,7 +78,7 @@ def video_ids(num_videos: int, seed: int) -> List[str]:
 
 
 def split_of(num_videos: int, test_fraction: float, seed: int) -> List[str]:
-    """Per-video split ("train"/"test"); round(N * f) test videos, at least one of each when N >= 2."""
+    """Per-video split ("train"/"test"): round(N * f) test videos, >= 1 of each when N >= 2."""
     if not 0.0 <= test_fraction <= 1.0:
         raise ValueError(f"test_fraction must be in [0, 1], got {test_fraction}")
     n_test = int(round(num_videos * test_fraction))
@@ -119,9 +129,11 @@ def _state_key(pose, placements) -> tuple:
 
 
 def _process_video(task: _Task) -> Tuple[Video, List[FrameRecord], Dict[str, str], int]:
-    """Script, annotate and (optionally) render one video. Returns (video, records, csv row, #jpgs)."""
+    """Script, annotate and render one video. Returns (video, records, csv row, #jpgs)."""
     v = script_video(np.random.default_rng([task.seed, task.index, 0]), task.vid, task.split)
-    records = annotate_video(v, task.width, task.height, np.random.default_rng([task.seed, task.index, 1]))
+    records = annotate_video(
+        v, task.width, task.height, np.random.default_rng([task.seed, task.index, 1])
+    )
     row = _charades_row(v, np.random.default_rng([task.seed, task.index, 2]))
     n_jpg = 0
     if task.images:
@@ -152,20 +164,39 @@ def _process_video(task: _Task) -> Tuple[Video, List[FrameRecord], Dict[str, str
         if task.videos_mp4:
             os.makedirs(os.path.join(task.root, "videos"), exist_ok=True)
             frames = (renderer.render(i / v.fps) for i in range(v.num_native_frames()))
-            writer.write_mp4(os.path.join(task.root, "videos", f"{v.vid}.mp4"), frames, v.fps, task.width, task.height)
+            writer.write_mp4(
+                os.path.join(task.root, "videos", f"{v.vid}.mp4"),
+                frames,
+                v.fps,
+                task.width,
+                task.height,
+            )
     return v, records, row, n_jpg
 
 
 def _write_annotations(
-    root: str, results: Sequence[Tuple[Video, List[FrameRecord], Dict[str, str], int]], width: int, height: int
+    root: str,
+    results: Sequence[Tuple[Video, List[FrameRecord], Dict[str, str], int]],
+    width: int,
+    height: int,
 ) -> Dict[str, int]:
     ann = os.path.join(root, "annotations")
     os.makedirs(ann, exist_ok=True)
     persons: Dict[str, Dict[str, Any]] = {}
     objects: Dict[str, List[Dict[str, Any]]] = {}
-    stats = {"videos": 0, "train_videos": 0, "test_videos": 0, "frames": 0, "train_frames": 0,
-             "test_frames": 0, "frames_without_person": 0, "objects": 0, "visible_objects": 0,
-             "relations": 0, "charades_frames": 0}
+    stats = {
+        "videos": 0,
+        "train_videos": 0,
+        "test_videos": 0,
+        "frames": 0,
+        "train_frames": 0,
+        "test_frames": 0,
+        "frames_without_person": 0,
+        "objects": 0,
+        "visible_objects": 0,
+        "relations": 0,
+        "charades_frames": 0,
+    }
     fps: Dict[str, float] = {}
     rows = {"train": [], "test": []}
     for v, records, row, n_jpg in sorted(results, key=lambda r: r[0].vid):
@@ -193,7 +224,9 @@ def _write_annotations(
     writer.write_video_fps(os.path.join(ann, "video_fps.json"), fps)
     writer.write_charades_csv(os.path.join(root, "Charades_v1_train.csv"), rows["train"])
     writer.write_charades_csv(os.path.join(root, "Charades_v1_test.csv"), rows["test"])
-    writer.write_charades_classes(os.path.join(root, "Charades_v1_classes.txt"), [a.description for a in ACTION_CLASSES])
+    writer.write_charades_classes(
+        os.path.join(root, "Charades_v1_classes.txt"), [a.description for a in ACTION_CLASSES]
+    )
     return stats
 
 
@@ -236,21 +269,27 @@ def generate(
     Args:
         out_dir: dataset root (``$AG_DATASETS/ag_synth`` is where the builtin ``ag_synth_*`` /
             ``charades_synth_*`` datasets look).
-        num_videos: number of scripted, rendered videos (default 280: ~2,000 train / ~500 test frames).
+        num_videos: number of scripted, rendered videos (default 280: ~2,000 train / ~500 test
+            frames).
         seed: everything is a pure function of (seed, arguments).
         test_fraction: fraction of videos in the test split (per video).
-        width, height: frame size in pixels (``bbox_size``); the world is drawn for 320x180 and scaled.
+        width, height: frame size in pixels (``bbox_size``); the world is drawn for 320x180 and
+            scaled.
         annotations_only: write only the AG annotation files at the real dataset's scale
-            (:mod:`.scale`; ``scale_frames`` frame keys, default 288,782); no images, no Charades files.
+            (:mod:`.scale`; ``scale_frames`` frame keys, default 288,782); no images, no Charades
+            files.
         scale_frames: number of frame keys in ``annotations_only`` mode.
         videos_mp4: also write ``videos/<VID>.mp4`` at each video's native fps (PyAV, H.264).
-        num_workers: processes rendering videos (default: min(2, cpu count)); results do not depend on it.
+        num_workers: processes rendering videos (default: min(2, cpu count)); the files do not
+            depend on it.
         overwrite: replace an existing ``out_dir``.
-        exist_ok: if ``out_dir`` already holds a dataset generated with identical arguments, return it.
+        exist_ok: if ``out_dir`` already holds a dataset generated with identical arguments,
+            return it.
         progress: show a tqdm progress bar.
 
     Returns:
-        :class:`GenerateResult` with the parameters, counts (videos, frames, objects, relations, ...)
+        :class:`GenerateResult` with the parameters, the counts (videos, frames, objects,
+            relations, ...)
         and the wall time.
 
     Raises:
@@ -259,9 +298,14 @@ def generate(
     start = time.perf_counter()
     out = os.path.abspath(out_dir)
     params: Dict[str, Any] = {
-        "version": GENERATOR_VERSION, "num_videos": int(num_videos), "seed": int(seed),
-        "test_fraction": float(test_fraction), "width": int(width), "height": int(height),
-        "annotations_only": bool(annotations_only), "videos_mp4": bool(videos_mp4),
+        "version": GENERATOR_VERSION,
+        "num_videos": int(num_videos),
+        "seed": int(seed),
+        "test_fraction": float(test_fraction),
+        "width": int(width),
+        "height": int(height),
+        "annotations_only": bool(annotations_only),
+        "videos_mp4": bool(videos_mp4),
     }
     if annotations_only:
         from .scale import REAL_NUM_FRAMES
@@ -286,12 +330,18 @@ def generate(
         if annotations_only:
             from .scale import write_annotations_at_scale
 
-            stats = write_annotations_at_scale(tmp, params["scale_frames"], seed, width, height, progress)
+            stats = write_annotations_at_scale(
+                tmp, params["scale_frames"], seed, width, height, progress
+            )
         else:
             stats = _generate_videos(tmp, params, num_workers, progress)
         with open(os.path.join(tmp, "generation.json"), "w", encoding="utf-8", newline="") as f:
-            json.dump({"generator": "ag_detectron.data.synthetic", "params": params, "stats": stats},
-                      f, indent=1, sort_keys=True)
+            json.dump(
+                {"generator": "ag_detectron.data.synthetic", "params": params, "stats": stats},
+                f,
+                indent=1,
+                sort_keys=True,
+            )
             f.write("\n")
         _replace_dir(tmp, out)
     except BaseException:
@@ -302,12 +352,24 @@ def generate(
     return GenerateResult(out, params, stats, seconds, False)
 
 
-def _generate_videos(root: str, params: Dict[str, Any], num_workers: Optional[int], progress: bool) -> Dict[str, int]:
+def _generate_videos(
+    root: str, params: Dict[str, Any], num_workers: Optional[int], progress: bool
+) -> Dict[str, int]:
     n, seed = params["num_videos"], params["seed"]
     ids = video_ids(n, seed)
     splits = split_of(n, params["test_fraction"], seed)
     tasks = [
-        _Task(i, ids[i], splits[i], seed, params["width"], params["height"], root, True, params["videos_mp4"])
+        _Task(
+            i,
+            ids[i],
+            splits[i],
+            seed,
+            params["width"],
+            params["height"],
+            root,
+            True,
+            params["videos_mp4"],
+        )
         for i in range(n)
     ]
     workers = num_workers if num_workers is not None else min(2, os.cpu_count() or 1)

@@ -16,6 +16,7 @@ labels of one object from that geometry alone, so every label is visible in the 
 * contacting: from what the body and hand do to the object (sitting_on, holding, ...), with
   ``carrying`` when an object is held while walking, and ``not_contacting`` otherwise.
 """
+
 from __future__ import annotations
 
 import math
@@ -191,7 +192,10 @@ def person_pose(video: Video, t: float) -> Optional[PersonPose]:
     hx, hy = joints[0]
     # eyes / ears from the facing
     f = {"left": -1.0, "right": 1.0}.get(facing, 0.0)
-    joints[1], joints[2] = (hx + f * 4 - (0 if f else 3), hy - 1), (hx + f * 4 + (0 if f else 3), hy - 1)
+    joints[1], joints[2] = (hx + f * 4 - (0 if f else 3), hy - 1), (
+        hx + f * 4 + (0 if f else 3),
+        hy - 1,
+    )
     joints[3], joints[4] = (hx - f * 3 - (0 if f else 7), hy), (hx - f * 3 + (0 if f else 7), hy)
     # arms: the right arm acts, the left arm rests along the body
     sh_l, sh_r = joints[5], joints[6]
@@ -253,13 +257,22 @@ def object_placements(video: Video, t: float, pose: Optional[PersonPose]) -> Lis
                     cx, cy = pose.joints[10]
                     if h.pos == "up":
                         cy -= obj.h / 2 - 2
-                    box, z_over = (cx - obj.w / 2, cy - obj.h / 2, cx + obj.w / 2, cy + obj.h / 2), True
+                    box, z_over = (
+                        cx - obj.w / 2,
+                        cy - obj.h / 2,
+                        cx + obj.w / 2,
+                        cy + obj.h / 2,
+                    ), True
                 elif h.obj == idx and h.kind == "wear":
                     j = pose.joints
                     if obj.name == "shoe":
                         ax, ay = j[16]
-                        box = (ax - obj.w / 2 + pose.body_dir * 3, ay - obj.h / 2 + 1,
-                               ax + obj.w / 2 + pose.body_dir * 3, ay + obj.h / 2 + 1)
+                        box = (
+                            ax - obj.w / 2 + pose.body_dir * 3,
+                            ay - obj.h / 2 + 1,
+                            ax + obj.w / 2 + pose.body_dir * 3,
+                            ay + obj.h / 2 + 1,
+                        )
                     else:  # clothes: the torso
                         x1 = min(j[5, 0], j[6, 0], j[11, 0], j[12, 0]) - 5
                         x2 = max(j[5, 0], j[6, 0], j[11, 0], j[12, 0]) + 5
@@ -276,7 +289,12 @@ def object_placements(video: Video, t: float, pose: Optional[PersonPose]) -> Lis
                     z_over = True
                 elif h.tool == idx and h.kind == "wipe":
                     cx, cy = pose.joints[10]
-                    box, z_over = (cx - obj.w / 2, cy - obj.h / 2, cx + obj.w / 2, cy + obj.h / 2), True
+                    box, z_over = (
+                        cx - obj.w / 2,
+                        cy - obj.h / 2,
+                        cx + obj.w / 2,
+                        cy + obj.h / 2,
+                    ), True
                 elif h.obj == idx and h.kind == "twist":
                     variant = "twisted"
         elif box is not None and pose is None:
@@ -325,9 +343,15 @@ def relation_labels(
                     contact.append("carrying" if kind == "walk" else "holding")
             else:
                 contact.append(
-                    {"touch": "touching", "wear": "wearing", "back": "have_it_on_the_back",
-                     "cover": "covered_by", "wipe": "wiping", "write": "writing_on",
-                     "twist": "twisting"}[h.kind]
+                    {
+                        "touch": "touching",
+                        "wear": "wearing",
+                        "back": "have_it_on_the_back",
+                        "cover": "covered_by",
+                        "wipe": "wiping",
+                        "write": "writing_on",
+                        "twist": "twisting",
+                    }[h.kind]
                 )
         elif h.tool == idx:
             contact.append("holding")

@@ -5,6 +5,7 @@ when they never move), moving objects drawn under the person, the person, then o
 the person (held, worn, covering, or resting in front). The head shows where the person faces:
 face and eye on one side (left/right), two eyes (front), or only hair (seen from behind).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
@@ -12,14 +13,18 @@ from typing import List, Optional, Tuple
 from PIL import Image, ImageDraw
 
 from .appearance import BASE_H, BASE_W, STYLES, sprite
-from .kinematics import HEAD_R, Placement, PersonPose, object_placements, person_pose
+from .kinematics import HEAD_R, PersonPose, Placement, object_placements, person_pose
 from .scene import FLOOR_PATCH_Y, WALL_BOTTOM_Y, Video
 
 __all__ = ["VideoRenderer"]
 
 _WALLS = {
-    "Kitchen": (222, 214, 190), "Living room": (205, 215, 225), "Bedroom": (226, 208, 214),
-    "Bathroom": (200, 226, 220), "Hallway": (215, 210, 200), "Home Office": (210, 220, 200),
+    "Kitchen": (222, 214, 190),
+    "Living room": (205, 215, 225),
+    "Bedroom": (226, 208, 214),
+    "Bathroom": (200, 226, 220),
+    "Hallway": (215, 210, 200),
+    "Home Office": (210, 220, 200),
     "Dining room": (230, 220, 200),
 }
 _FLOOR = (150, 150, 150)
@@ -42,7 +47,11 @@ class VideoRenderer:
         bg = Image.new("RGB", (width, height), _WALLS.get(video.scene, (215, 215, 215)))
         d = ImageDraw.Draw(bg)
         d.rectangle([0, self._y(WALL_BOTTOM_Y), width, height], fill=_FLOOR)
-        d.line([0, self._y(WALL_BOTTOM_Y), width, self._y(WALL_BOTTOM_Y)], fill=(90, 90, 90), width=max(1, int(2 * self.s)))
+        d.line(
+            [0, self._y(WALL_BOTTOM_Y), width, self._y(WALL_BOTTOM_Y)],
+            fill=(90, 90, 90),
+            width=max(1, int(2 * self.s)),
+        )
         # floor patches first (they lie on the floor), then everything else in list order
         order = sorted(self.static, key=lambda i: (video.objects[i].name != "floor", i))
         for i in order:
@@ -62,8 +71,12 @@ class VideoRenderer:
             spr = spr.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         x1, y1, x2, y2 = box
         bw, bh = (x2 - x1) * self.sx, (y2 - y1) * self.sy
-        if abs(bw - spr.width) > 1.5 or abs(bh - spr.height) > 1.5:  # stretched (worn clothes, blanket)
-            spr = spr.resize((max(2, int(round(bw))), max(2, int(round(bh)))), Image.Resampling.NEAREST)
+        if (
+            abs(bw - spr.width) > 1.5 or abs(bh - spr.height) > 1.5
+        ):  # stretched (worn clothes, blanket)
+            spr = spr.resize(
+                (max(2, int(round(bw))), max(2, int(round(bh)))), Image.Resampling.NEAREST
+            )
         img.paste(spr, (int(round(x1 * self.sx)), int(round(y1 * self.sy))), spr)
 
     def _draw_person(self, img: Image.Image, pose: PersonPose) -> None:
@@ -81,13 +94,19 @@ class VideoRenderer:
         d.line([sh, hp], fill=tuple(shirt), width=w_torso)
         # arms (left arm behind, right arm in front)
         for a, b in ((5, 7), (7, 9), (6, 8), (8, 10)):
-            d.line([j[a], j[b]], fill=tuple(max(0, c - 30) for c in shirt), width=max(2, w_limb - 1))
+            d.line(
+                [j[a], j[b]], fill=tuple(max(0, c - 30) for c in shirt), width=max(2, w_limb - 1)
+            )
         r = max(1.5, 1.8 * self.s)
         for k in (9, 10):
             d.ellipse([j[k][0] - r, j[k][1] - r, j[k][0] + r, j[k][1] + r], fill=_SKIN)
         if pose.holding_pen:
             x, y = j[10]
-            d.line([(x, y), (x + 4 * self.s, y - 6 * self.s)], fill=(10, 10, 10), width=max(1, int(self.s)))
+            d.line(
+                [(x, y), (x + 4 * self.s, y - 6 * self.s)],
+                fill=(10, 10, 10),
+                width=max(1, int(self.s)),
+            )
         # neck + head
         hx, hy = self._x(pose.head[0]), self._y(pose.head[1])
         hr = HEAD_R * self.s
@@ -102,17 +121,32 @@ class VideoRenderer:
             d.pieslice(box, 190, 350, fill=_HAIR)
             for ex in (hx - 3.5 * self.s, hx + 3.5 * self.s):
                 d.ellipse([ex - er, hy - er, ex + er, hy + er], fill=(0, 0, 0))
-            d.line([(hx - 2 * self.s, hy + 4 * self.s), (hx + 2 * self.s, hy + 4 * self.s)], fill=(150, 60, 60), width=1)
+            d.line(
+                [(hx - 2 * self.s, hy + 4 * self.s), (hx + 2 * self.s, hy + 4 * self.s)],
+                fill=(150, 60, 60),
+                width=1,
+            )
             return
         f = 1.0 if pose.facing == "right" else -1.0
         start, end = (100, 280) if f > 0 else (260, 440)
         d.pieslice(box, start, end, fill=_HAIR)
         ex = hx + f * 4.5 * self.s
-        d.ellipse([ex - er, hy - 1.5 * self.s - er, ex + er, hy - 1.5 * self.s + er], fill=(0, 0, 0))
-        nose = [(hx + f * hr, hy - 1 * self.s), (hx + f * (hr + 3 * self.s), hy + 2 * self.s), (hx + f * hr, hy + 3 * self.s)]
+        d.ellipse(
+            [ex - er, hy - 1.5 * self.s - er, ex + er, hy - 1.5 * self.s + er], fill=(0, 0, 0)
+        )
+        nose = [
+            (hx + f * hr, hy - 1 * self.s),
+            (hx + f * (hr + 3 * self.s), hy + 2 * self.s),
+            (hx + f * hr, hy + 3 * self.s),
+        ]
         d.polygon(nose, fill=_SKIN)
 
-    def render(self, t: float, pose: Optional[PersonPose] = None, placements: Optional[List[Placement]] = None) -> Image.Image:
+    def render(
+        self,
+        t: float,
+        pose: Optional[PersonPose] = None,
+        placements: Optional[List[Placement]] = None,
+    ) -> Image.Image:
         """The frame at time ``t`` (seconds) as an RGB ``PIL.Image``.
 
         ``pose`` / ``placements`` may be passed when already computed (they must be for ``t``).

@@ -7,6 +7,7 @@ person box, ~75 % visible objects, ~3.1 relation labels per visible object (~1.7
 format quirk of :mod:`.writer` is kept. Arrays are drawn in bulk with NumPy; only the final
 per-frame dicts are built in Python.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,24 +26,81 @@ FRAMES_PER_VIDEO = 30.0
 NO_PERSON_FRACTION = 0.189  # 54,529 / 288,782
 VISIBLE_FRACTION = 0.75
 TEST_FRACTION = 0.2
-# visible boxes per class in frames with a person (TRACE freq_num_list.json, ag_format.md §3), file order 1..35
-_CLASS_BOXES = np.array([
-    17404, 12510, 16185, 21615, 11961, 8240, 32411, 17171, 22252, 34615, 22206, 17562, 4898, 15202,
-    23045, 40537, 4603, 14872, 2105, 4355, 8110, 13306, 19498, 5042, 9271, 4642, 13661, 12084, 8318,
-    15035, 40790, 4164, 16492, 3411, 4955,
-], dtype=np.float64)
+# visible boxes per class in frames with a person (TRACE freq_num_list.json, ag_format.md §3),
+# class-file order 1..35
+_CLASS_BOXES = np.array(
+    [
+        17404,
+        12510,
+        16185,
+        21615,
+        11961,
+        8240,
+        32411,
+        17171,
+        22252,
+        34615,
+        22206,
+        17562,
+        4898,
+        15202,
+        23045,
+        40537,
+        4603,
+        14872,
+        2105,
+        4355,
+        8110,
+        13306,
+        19498,
+        5042,
+        9271,
+        4642,
+        13661,
+        12084,
+        8318,
+        15035,
+        40790,
+        4164,
+        16492,
+        3411,
+        4955,
+    ],
+    dtype=np.float64,
+)
 # objects per frame 1..9 (mean ~2.55, max 9)
 _K_PROBS = np.array([0.27, 0.30, 0.21, 0.12, 0.06, 0.025, 0.01, 0.004, 0.001])
 _ATT_PROBS = np.array([0.50, 0.40, 0.10])
 _SPA_PROBS = np.array([0.08, 0.12, 0.30, 0.15, 0.30, 0.05])
-_CON_PROBS = np.array([0.02, 0.01, 0.03, 0.03, 0.005, 0.24, 0.02, 0.03, 0.32, 0.005, 0.10, 0.02, 0.10,
-                       0.005, 0.04, 0.01, 0.015])
+_CON_PROBS = np.array(
+    [
+        0.02,
+        0.01,
+        0.03,
+        0.03,
+        0.005,
+        0.24,
+        0.02,
+        0.03,
+        0.32,
+        0.005,
+        0.10,
+        0.02,
+        0.10,
+        0.005,
+        0.04,
+        0.01,
+        0.015,
+    ]
+)
 _MULTI = (0.95, 0.045, 0.005)  # 1, 2, 3 labels per spatial / contacting list
 
 
 def _distinct_topk(rng: np.random.Generator, probs: np.ndarray, n: int, kmax: int) -> np.ndarray:
-    """(n, kmax) distinct categories per row, drawn without replacement with weights ``probs`` (Gumbel top-k)."""
-    g = np.log(probs)[None, :].astype(np.float32) - np.log(-np.log(rng.random((n, probs.size), dtype=np.float32)))
+    """(n, kmax) distinct categories per row, drawn with weights ``probs`` (Gumbel top-k)."""
+    g = np.log(probs)[None, :].astype(np.float32) - np.log(
+        -np.log(rng.random((n, probs.size), dtype=np.float32))
+    )
     return np.argsort(-g, axis=1)[:, :kmax]
 
 
@@ -55,7 +113,11 @@ def write_annotations_at_scale(
 
     num_videos = max(1, int(round(num_frames / FRAMES_PER_VIDEO)))
     # frames -> videos: random cut points, every video non-empty
-    cuts = np.sort(rng.choice(np.arange(1, num_frames), size=num_videos - 1, replace=False)) if num_videos > 1 else np.array([], int)
+    cuts = (
+        np.sort(rng.choice(np.arange(1, num_frames), size=num_videos - 1, replace=False))
+        if num_videos > 1
+        else np.array([], int)
+    )
     starts = np.concatenate([[0], cuts]).astype(np.int64)
     counts = np.diff(np.concatenate([starts, [num_frames]]))
     video_of = np.repeat(np.arange(num_videos), counts)
@@ -67,7 +129,9 @@ def write_annotations_at_scale(
     csum = np.cumsum(gaps)
     frame_no = csum - np.repeat(csum[starts] - gaps[starts], counts)
     # person boxes
-    no_person_rate = np.clip(rng.beta(0.6, 2.6, size=num_videos), 0, 1)  # mean ~0.19, bursty per video
+    no_person_rate = np.clip(
+        rng.beta(0.6, 2.6, size=num_videos), 0, 1
+    )  # mean ~0.19, bursty per video
     has_person = rng.random(num_frames) >= no_person_rate[video_of]
     pw = rng.uniform(0.12, 0.45, num_frames) * width
     ph = rng.uniform(0.35, 0.95, num_frames) * height
@@ -76,8 +140,8 @@ def write_annotations_at_scale(
     pbox = np.stack([px, py, px + pw, py + ph], 1).astype(np.float32)
     pscore = rng.uniform(0.8, 1.0, num_frames).astype(np.float32)
     kps = np.empty((num_frames, 17, 3), np.float32)
-    kps[:, :, 0] = (px[:, None] + rng.random((num_frames, 17)) * pw[:, None])
-    kps[:, :, 1] = (py[:, None] + rng.random((num_frames, 17)) * ph[:, None])
+    kps[:, :, 0] = px[:, None] + rng.random((num_frames, 17)) * pw[:, None]
+    kps[:, :, 1] = py[:, None] + rng.random((num_frames, 17)) * ph[:, None]
     kps[:, :, 2] = 1.0
     logits = rng.normal(5.0, 2.5, (num_frames, 17)).astype(np.float32)
     # objects
@@ -122,15 +186,21 @@ def write_annotations_at_scale(
         keys.append(key)
         if hp_l[f]:
             persons[key] = {
-                "bbox": pbox[f : f + 1].copy(), "bbox_score": pscore[f : f + 1].copy(),
-                "bbox_size": (width, height), "bbox_mode": "xyxy",
-                "keypoints": kps[f : f + 1].copy(), "keypoints_logits": logits[f : f + 1].copy(),
+                "bbox": pbox[f : f + 1].copy(),
+                "bbox_score": pscore[f : f + 1].copy(),
+                "bbox_size": (width, height),
+                "bbox_mode": "xyxy",
+                "keypoints": kps[f : f + 1].copy(),
+                "keypoints_logits": logits[f : f + 1].copy(),
             }
         else:
             persons[key] = {
-                "bbox": np.zeros((0, 4), np.float32), "bbox_score": np.zeros((0,), np.float32),
-                "bbox_size": (width, height), "bbox_mode": "xyxy",
-                "keypoints": np.zeros((0, 17, 3), np.float32), "keypoints_logits": np.zeros((0, 17), np.float32),
+                "bbox": np.zeros((0, 4), np.float32),
+                "bbox_score": np.zeros((0,), np.float32),
+                "bbox_size": (width, height),
+                "bbox_mode": "xyxy",
+                "keypoints": np.zeros((0, 17, 3), np.float32),
+                "keypoints_logits": np.zeros((0, 17), np.float32),
             }
         split = splits[vid_l[f]]
         entries = []
@@ -141,16 +211,29 @@ def write_annotations_at_scale(
                 sp = [preds[p] for p in spa_l[j][: nspa_l[j]]]
                 co = [preds[p] for p in con_l[j][: ncon_l[j]]]
                 n_rel += 1 + len(sp) + len(co)
-                entries.append({
-                    "class": names[c], "bbox": tuple(obox[j]), "attention_relationship": [preds[att_l[j]]],
-                    "spatial_relationship": sp, "contacting_relationship": co, "metadata": meta, "visible": True,
-                })
+                entries.append(
+                    {
+                        "class": names[c],
+                        "bbox": tuple(obox[j]),
+                        "attention_relationship": [preds[att_l[j]]],
+                        "spatial_relationship": sp,
+                        "contacting_relationship": co,
+                        "metadata": meta,
+                        "visible": True,
+                    }
+                )
             else:
-                entries.append({
-                    "class": names[c], "bbox": None, "attention_relationship": None,
-                    "spatial_relationship": None, "contacting_relationship": None, "metadata": meta,
-                    "visible": False,
-                })
+                entries.append(
+                    {
+                        "class": names[c],
+                        "bbox": None,
+                        "attention_relationship": None,
+                        "spatial_relationship": None,
+                        "contacting_relationship": None,
+                        "metadata": meta,
+                        "visible": False,
+                    }
+                )
         objects[key] = entries
     ann = os.path.join(root, "annotations")
     os.makedirs(ann, exist_ok=True)
@@ -158,11 +241,20 @@ def write_annotations_at_scale(
     writer.write_pickle(os.path.join(ann, "object_bbox_and_relationship.pkl"), objects)
     writer.write_frame_list(os.path.join(ann, "frame_list.txt"), keys)
     writer.copy_class_files(ann)
-    writer.write_video_fps(os.path.join(ann, "video_fps.json"), {ids[i]: int(fps_choice[i]) for i in range(num_videos)})
+    writer.write_video_fps(
+        os.path.join(ann, "video_fps.json"), {ids[i]: int(fps_choice[i]) for i in range(num_videos)}
+    )
     n_test_frames = sum(int(counts[i]) for i in range(num_videos) if splits[i] == "test")
     return {
-        "videos": num_videos, "train_videos": splits.count("train"), "test_videos": splits.count("test"),
-        "frames": num_frames, "train_frames": num_frames - n_test_frames, "test_frames": n_test_frames,
-        "frames_without_person": int((~has_person).sum()), "objects": n_obj,
-        "visible_objects": int(visible.sum()), "relations": n_rel, "charades_frames": 0,
+        "videos": num_videos,
+        "train_videos": splits.count("train"),
+        "test_videos": splits.count("test"),
+        "frames": num_frames,
+        "train_frames": num_frames - n_test_frames,
+        "test_frames": n_test_frames,
+        "frames_without_person": int((~has_person).sum()),
+        "objects": n_obj,
+        "visible_objects": int(visible.sum()),
+        "relations": n_rel,
+        "charades_frames": 0,
     }

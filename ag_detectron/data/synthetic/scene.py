@@ -4,6 +4,7 @@ Everything is in base units (pixels of a 320x180 frame) and seconds. A :class:`V
 description; :mod:`.kinematics` turns it into the state of any instant, :mod:`.render` draws that
 state and :mod:`.writer` writes the release files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ class HandSeg:
 
 @dataclass(frozen=True)
 class ObjMove:
-    """From time ``t`` object ``obj`` rests at top-left ``(x, y)``; ``hidden`` = put away (invisible)."""
+    """From time ``t`` object ``obj`` rests at top-left ``(x, y)``; ``hidden``: put away."""
 
     t: float
     obj: int
@@ -118,7 +119,7 @@ class GazeSeg:
 
 @dataclass(frozen=True)
 class ActionSpan:
-    """One Charades-style action: class index into the action vocabulary, interval, involved objects."""
+    """A Charades-style action: class index, interval (seconds), involved object indices."""
 
     cls: int
     start: float

@@ -7,111 +7,26 @@ wipe, write, look at, ...) placed while the body keeps a posture, so actions ove
 turns ("glances") are sprinkled over the video so attention is not implied by the action.
 Each object class appears at most once per video (Action Genome boxes one instance per class).
 """
-from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from __future__ import annotations
 
 import numpy as np
 
-from .actions import BODY_TEMPLATES, HAND_TEMPLATE_WEIGHTS, HAND_TEMPLATES, action_index
+from .actions import BODY_TEMPLATE_WEIGHTS, BODY_TEMPLATES, HAND_TEMPLATE_WEIGHTS, HAND_TEMPLATES
 from .appearance import OBJECT_NAMES, STYLES
+from .builder import Builder
+from .hand_actions import hand_action
 from .kinematics import WALK_SPEED
-from .scene import (
-    FLOOR_PATCH_Y,
-    GROUND_Y,
-    ActionSpan,
-    BodySeg,
-    GazeSeg,
-    HandSeg,
-    ObjMove,
-    SceneObject,
-    Video,
-)
+from .scene import FLOOR_PATCH_Y, GROUND_Y, BodySeg, GazeSeg, HandSeg, ObjMove, Video
 
 __all__ = ["SCENES", "FPS_CHOICES", "script_video"]
 
 SCENES = ("Kitchen", "Living room", "Bedroom", "Bathroom", "Hallway", "Home Office", "Dining room")
 FPS_CHOICES = ((24, 0.5), (30, 0.3), (25, 0.2))
-X_MIN, X_MAX = 4.0, 316.0
-_BODY_WEIGHTS = {
-    "sit": 0.2, "standup": 0.1, "lie": 0.12, "lean": 0.1, "doorway": 0.1, "walkfloor": 0.08,
-    "carry": 0.15, "stand": 0.15,
-}
-
-
-class _Builder:
-    """Mutable state while scripting one video."""
-
-    def __init__(self, rng: np.random.Generator, video: Video):
-        self.rng = rng
-        self.v = video
-        self.floor_spans: List[Tuple[float, float]] = []  # furniture / floor patch x-intervals
-        self.wall_spans: List[Tuple[float, float, float, float]] = []  # wall + furniture boxes
-        self.item_spans: List[Tuple[float, float]] = []  # portable objects resting on the floor
-        self.windows: List[Tuple[float, float, str, float, int]] = []  # (t0, t1, posture, x, dir)
-
-    def u(self, a: float, b: float) -> float:
-        return float(self.rng.uniform(a, b))
-
-    def used(self, name: str) -> bool:
-        return any(o.name == name for o in self.v.objects)
-
-    def add(self, name: str, x: float, y: float, annotated: bool, **kw) -> int:
-        if self.used(name):
-            raise ValueError(f"{self.v.vid}: class {name} placed twice")
-        self.v.objects.append(SceneObject(name, float(x), float(y), annotated=annotated, **kw))
-        st = STYLES[name]
-        if st.kind in ("furniture", "floor"):
-            self.floor_spans.append((x, x + st.w))
-        if st.kind in ("wall", "furniture"):
-            self.wall_spans.append((x, y, x + st.w, y + st.h))
-        if st.kind == "portable":
-            self.item_spans.append((x, x + st.w))
-        return len(self.v.objects) - 1
-
-    def floor_free(self, x1: float, x2: float, margin: float = 2.0) -> bool:
-        if x1 < X_MIN or x2 > X_MAX:
-            return False
-        return all(x2 + margin <= a or x1 - margin >= b for a, b in self.floor_spans)
-
-    def wall_free(self, box: Tuple[float, float, float, float]) -> bool:
-        x1, y1, x2, y2 = box
-        if x1 < X_MIN or x2 > X_MAX or y1 < 2:
-            return False
-        return all(x2 + 2 <= a or x1 - 2 >= c or y2 + 2 <= b or y1 - 2 >= d for a, b, c, d in self.wall_spans)
-
-    def find_floor_x(self, w: float, lo: float, hi: float, tries: int = 30) -> Optional[float]:
-        lo, hi = max(lo, X_MIN), min(hi, X_MAX - w)
-        if hi < lo:
-            return None
-        for _ in range(tries):
-            x = self.u(lo, hi)
-            if self.floor_free(x, x + w):
-                return x
-        return None
-
-    def action(self, template: str, obj_name: str, start: float, end: float, objs: Tuple[int, ...]):
-        start = round(max(0.0, start), 2)
-        end = round(min(self.v.length, end), 2)
-        if end - start < 0.5:
-            return
-        for i in objs:
-            self.v.objects[i].annotated = True
-        self.v.actions.append(ActionSpan(action_index(template, obj_name), start, end, tuple(objs)))
-
-    def walk_time(self, x0: float, x1: float, budget: float) -> float:
-        return min(abs(x1 - x0) / WALK_SPEED, budget)
-
-    def start_x(self, target: float, lo: float = 50.0, hi: float = 130.0) -> float:
-        for _ in range(20):
-            x0 = target + (1 if self.rng.random() < 0.5 else -1) * self.u(lo, hi)
-            if 12 <= x0 <= 308:
-                return x0
-        return 160.0
 
 
 # ------------------------------------------------------------------ body plans
-def _plan_support(b: _Builder, template: str) -> None:
+def _plan_support(b: Builder, template: str) -> None:
     """sit / standup / lie on a chair, sofa, bed or the floor."""
     D = b.v.length
     objs = BODY_TEMPLATES[template][0]
@@ -151,7 +66,7 @@ def _plan_support(b: _Builder, template: str) -> None:
     b.action(template, name, ta - b.u(0.6, 1.4), D - b.u(0.0, 0.6), (s,))
 
 
-def _plan_lean(b: _Builder) -> None:
+def _plan_lean(b: Builder) -> None:
     D = b.v.length
     objs = BODY_TEMPLATES["lean"][0]
     name = objs[int(b.rng.integers(len(objs)))]
@@ -170,7 +85,7 @@ def _plan_lean(b: _Builder) -> None:
     b.action("lean", name, ta - b.u(0.4, 1.0), D - b.u(0.0, 0.5), (s,))
 
 
-def _plan_doorway(b: _Builder) -> None:
+def _plan_doorway(b: Builder) -> None:
     D = b.v.length
     st = STYLES["doorway"]
     x = b.find_floor_x(st.w, 40, 280 - st.w) or 130.0
@@ -191,7 +106,7 @@ def _plan_doorway(b: _Builder) -> None:
     b.action("doorway", "doorway", ta - b.u(0.8, 1.6), t_off + b.u(0.3, 0.8), (s,))
 
 
-def _plan_walkfloor(b: _Builder) -> None:
+def _plan_walkfloor(b: Builder) -> None:
     D = b.v.length
     st = STYLES["floor"]
     x = b.find_floor_x(st.w, 60, 250 - st.w) or 105.0
@@ -207,7 +122,7 @@ def _plan_walkfloor(b: _Builder) -> None:
     b.action("walkfloor", "floor", b.u(0.0, 0.5), tw + b.u(0.3, 1.0), (s,))
 
 
-def _plan_carry(b: _Builder) -> None:
+def _plan_carry(b: Builder) -> None:
     D = b.v.length
     objs = BODY_TEMPLATES["carry"][0]
     name = objs[int(b.rng.integers(len(objs)))]
@@ -236,7 +151,7 @@ def _plan_carry(b: _Builder) -> None:
     b.action("carry", name, t1 - b.u(0.2, 0.6), t2 + b.u(0.3, 0.8), (s,))
 
 
-def _plan_stand(b: _Builder) -> None:
+def _plan_stand(b: Builder) -> None:
     D = b.v.length
     x = b.u(40, 280)
     d = 1 if b.rng.random() < 0.5 else -1
@@ -251,152 +166,7 @@ def _plan_stand(b: _Builder) -> None:
     b.windows.append((ta + 0.1, D, "stand", x, 1 if x > x0 else -1))
 
 
-# ------------------------------------------------------------------ hand / gaze actions
-def _side_of(b: _Builder, x: float) -> int:
-    return 1 if b.rng.random() < 0.5 else -1
-
-
-def _portable_home(b: _Builder, name: str, px: float, side: int) -> Tuple[float, float]:
-    st = STYLES[name]
-    gap = b.u(8, 18)
-    x = px + gap if side > 0 else px - gap - st.w
-    return min(max(x, 2.0), 318.0 - st.w), GROUND_Y - st.h
-
-
-def _near_x(b: _Builder, w: float, px: float, side: int) -> float:
-    """x of an object of width w whose near edge is a little past the person's centre line."""
-    off = b.u(-2, 10)
-    return px + off if side > 0 else px - off - w
-
-
-def _facing_toward(side: int) -> str:
-    return "right" if side > 0 else "left"
-
-
-def _hand_action(b: _Builder, template: str, a: float, e: float, px: float, d: int, posture: str) -> bool:
-    """Script one hand/gaze action in [a, e] at person position px. False if it does not fit."""
-    objs = HAND_TEMPLATES[template][0]
-    cands = [o for o in objs if not b.used(o)]
-    if template == "twist" and (b.used("door") or b.used("doorknob")):
-        return False
-    if template == "wipe" and b.used("towel"):
-        return False
-    if template == "write" and b.used("paper/notebook"):
-        return False
-    if template == "putaway":
-        cands = [o for o in cands if o in ("refrigerator", "closet/cabinet")]
-    if not cands:
-        return False
-    name = cands[int(b.rng.integers(len(cands)))]
-    st = STYLES[name]
-    side = _side_of(b, px)
-    hands, gaze = b.v.hands, b.v.gaze
-    if template in ("hold", "drink", "eat", "wear", "backpack"):
-        hx, hy = _portable_home(b, name, px, side)
-        o = b.add(name, hx, hy, annotated=True)
-        t1 = a + 0.5
-        hands.append(HandSeg(a, t1, "touch", o))
-        gaze.append(GazeSeg(a, t1, _facing_toward(side)))
-        if template in ("drink", "eat"):
-            m1, m2 = t1 + (e - t1) * b.u(0.2, 0.4), t1 + (e - t1) * b.u(0.6, 0.85)
-            hands += [HandSeg(t1, m1, "hold", o), HandSeg(m1, m2, "hold", o, pos="mouth"),
-                      HandSeg(m2, e - 0.3, "hold", o), HandSeg(e - 0.3, e, "touch", o)]
-        elif template in ("wear", "backpack"):
-            if template == "wear" and name == "clothes" and b.used("bag"):
-                return True
-            m = t1 + (e - t1) * b.u(0.3, 0.6)
-            hands += [HandSeg(t1, m, "hold", o), HandSeg(m, b.v.length + 1.0,
-                                                          "wear" if template == "wear" else "back", o)]
-            e = min(b.v.length, e + b.u(0.5, 1.5))
-        else:
-            up = b.rng.random() < 0.2
-            m = t1 + (e - t1) * b.u(0.3, 0.6)
-            hands += [HandSeg(t1, m, "hold", o, pos="up" if up else "chest"),
-                      HandSeg(m, e - 0.3, "hold", o), HandSeg(e - 0.3, e, "touch", o)]
-        b.action(template, name, a - b.u(0.0, 0.4), e, (o,))
-        return True
-    if template == "cover":
-        hx, hy = _portable_home(b, name, px, side)
-        o = b.add(name, hx, hy, annotated=True)
-        hands += [HandSeg(a, a + 0.5, "touch", o), HandSeg(a + 0.5, b.v.length + 1.0, "cover", o)]
-        b.action(template, name, a - b.u(0.0, 0.4), min(b.v.length, e + 1.0), (o,))
-        return True
-    if template in ("touch", "wipe", "putaway", "twist"):
-        tname = "door" if template == "twist" else name
-        tst = STYLES[tname]
-        x = _near_x(b, tst.w, px, side)
-        if tst.kind == "wall":
-            y = b.u(62, 96 - min(tst.h, 30))
-            if not b.wall_free((x, y, x + tst.w, y + tst.h)):
-                return False
-        else:
-            y = GROUND_Y - tst.h
-            if not b.floor_free(x, x + tst.w):
-                return False
-        o = b.add(tname, x, y, annotated=True)
-        gaze.append(GazeSeg(a, e, _facing_toward(side)))
-        objs_: Tuple[int, ...] = (o,)
-        if template == "touch":
-            hands.append(HandSeg(a, e, "touch", o))
-        elif template == "twist":
-            kx = x + 3 if side > 0 else x + tst.w - 11
-            k = b.add("doorknob", kx, y + 50, annotated=True)
-            m = a + (e - a) * b.u(0.3, 0.5)
-            hands += [HandSeg(a, m, "touch", k), HandSeg(m, e, "twist", k)]
-            objs_ = (o, k)
-        elif template == "wipe":
-            tx, ty = _portable_home(b, "towel", px, -side)
-            towel = b.add("towel", tx, ty, annotated=True)
-            hands += [HandSeg(a, a + 0.5, "touch", towel), HandSeg(a + 0.5, e, "wipe", o, tool=towel)]
-            b.v.moves.append(ObjMove(e, towel, tx, ty))
-            objs_ = (o, towel)
-        else:  # putaway: pick an item, hold it, it disappears into the container
-            items = [n for n in ("food", "cup/glass/bottle", "groceries", "box", "clothes", "towel")
-                     if not b.used(n)]
-            if not items:
-                hands.append(HandSeg(a, e, "touch", o))
-            else:
-                iname = items[int(b.rng.integers(len(items)))]
-                ix, iy = _portable_home(b, iname, px, -side)
-                it = b.add(iname, ix, iy, annotated=True)
-                m = a + (e - a) * b.u(0.35, 0.55)
-                hands += [HandSeg(a, a + 0.4, "touch", it), HandSeg(a + 0.4, m, "hold", it),
-                          HandSeg(m, e, "touch", o)]
-                b.v.moves.append(ObjMove(m, it, ix, iy, hidden=True))
-                gaze.append(GazeSeg(a, a + 0.4, _facing_toward(-side)))
-                objs_ = (o, it)
-        b.action(template, name, a - b.u(0.0, 0.4), e, objs_)
-        return True
-    if template == "write":
-        tst = STYLES["table"]
-        if b.used("table"):
-            return False
-        x = _near_x(b, tst.w, px, side) if posture == "stand" else (px + 12 if side > 0 else px - 12 - tst.w)
-        if not b.floor_free(x, x + tst.w):
-            return False
-        tb = b.add("table", x, GROUND_Y - tst.h, annotated=True)
-        nx = x + 4 if side > 0 else x + tst.w - 4 - st.w
-        o = b.add(name, nx, GROUND_Y - tst.h - st.h, annotated=True)
-        hands.append(HandSeg(a, e, "write", o))
-        gaze.append(GazeSeg(a, e, _facing_toward(side)))
-        b.action(template, name, a - b.u(0.0, 0.4), e, (o, tb))
-        return True
-    if template == "watch":
-        for _ in range(20):
-            dist = b.u(30, 110)
-            cx = px + side * dist
-            x = cx - st.w / 2
-            y = b.u(6, 22) if (name == "light" or b.rng.random() < 0.4) else b.u(40, 80)
-            if b.wall_free((x, y, x + st.w, y + st.h)):
-                o = b.add(name, x, y, annotated=True)
-                gaze.append(GazeSeg(a, e, _facing_toward(side)))
-                b.action(template, name, a - b.u(0.0, 0.4), e, (o,))
-                return True
-        return False
-    raise ValueError(f"unknown hand template {template!r}")
-
-
-def _distractors(b: _Builder, n: int) -> None:
+def _distractors(b: Builder, n: int) -> None:
     free = [c for c in OBJECT_NAMES if not b.used(c) and c not in ("floor", "doorknob")]
     b.rng.shuffle(free)
     placed = 0
@@ -421,7 +191,7 @@ def _distractors(b: _Builder, n: int) -> None:
                 placed += 1
 
 
-def _glances(b: _Builder) -> None:
+def _glances(b: Builder) -> None:
     """Random head turns over the whole video: away, towards the camera, or from behind."""
     D = b.v.length
     n = int(b.rng.poisson(D * 0.3))
@@ -444,11 +214,12 @@ def script_video(rng: np.random.Generator, vid: str, split: str) -> Video:
     fps = int(fps_vals[int(rng.choice(len(fps_vals), p=[p for _, p in FPS_CHOICES]))])
     length = round(float(rng.uniform(4.5, 7.0)), 2)
     scene = SCENES[int(rng.integers(len(SCENES)))]
-    shirt = tuple(int(c) for c in rng.integers(40, 220, size=3))
-    v = Video(vid=vid, fps=fps, length=length, scene=scene, split=split, shirt=shirt)  # type: ignore[arg-type]
-    b = _Builder(rng, v)
-    plans = list(_BODY_WEIGHTS)
-    plan = plans[int(rng.choice(len(plans), p=list(_BODY_WEIGHTS.values())))]
+    r, g, bl = (int(c) for c in rng.integers(40, 220, size=3))
+    v = Video(vid=vid, fps=fps, length=length, scene=scene, split=split, shirt=(r, g, bl))
+    b = Builder(rng, v)
+    plans = list(BODY_TEMPLATE_WEIGHTS)
+    weights = np.array(list(BODY_TEMPLATE_WEIGHTS.values()))
+    plan = plans[int(rng.choice(len(plans), p=weights / weights.sum()))]
     if plan in ("sit", "standup", "lie"):
         _plan_support(b, plan)
     elif plan == "lean":
@@ -475,7 +246,7 @@ def script_video(rng: np.random.Generator, vid: str, split: str) -> Video:
         a = b.u(t0, max(t0, t1 - dur))
         w = np.array([HAND_TEMPLATE_WEIGHTS[t] for t in templates])
         template = templates[int(rng.choice(len(templates), p=w / w.sum()))]
-        if _hand_action(b, template, a, a + dur, px, d, posture):
+        if hand_action(b, template, a, a + dur, px, posture):
             done += 1
             b.windows.remove((t0, t1, posture, px, d))
             if a - t0 >= 1.5:
@@ -491,7 +262,7 @@ def script_video(rng: np.random.Generator, vid: str, split: str) -> Video:
     return v
 
 
-def _glances_over_actions(b: _Builder) -> None:
+def _glances_over_actions(b: Builder) -> None:
     D = b.v.length
     for act in list(b.v.actions):
         if b.rng.random() < 0.6:

@@ -1,10 +1,11 @@
-"""Writers for the Action Genome and Charades release formats (``docs/synthetic.md`` lists the files).
+"""Writers for the Action Genome and Charades release formats (docs/synthetic.md lists the files).
 
 Byte-level choices, all deterministic: pickles use protocol :data:`PICKLE_PROTOCOL`; dict insertion
-order is sorted frame-key order; ``frame_list.txt`` has one 21-byte line per key; the class files are
+order is sorted frame-key order; ``frame_list.txt`` has one 21-byte line per key; class files are
 byte copies of ``ag_detectron/data/datasets/vocab``; CSVs use the ``csv`` module's default quoting
 and ``\\r\\n`` line ends; PNG/JPEG encoders get fixed options; mp4s use PyAV with fixed settings.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,11 @@ from typing import Dict, Iterable, List, Mapping, Sequence
 
 import numpy as np
 
-from ag_detectron.data.datasets.ag_categories import PKL_OBJECT_NAMES, PKL_PREDICATE_NAMES, VOCAB_DIR
+from ag_detectron.data.datasets.ag_categories import (
+    PKL_OBJECT_NAMES,
+    PKL_PREDICATE_NAMES,
+    VOCAB_DIR,
+)
 
 from .annotate import FrameRecord
 
@@ -40,14 +45,23 @@ __all__ = [
 
 PICKLE_PROTOCOL = 4
 CHARADES_COLUMNS = (
-    "id", "subject", "scene", "quality", "relevance", "verified", "script", "objects",
-    "descriptions", "actions", "length",
+    "id",
+    "subject",
+    "scene",
+    "quality",
+    "relevance",
+    "verified",
+    "script",
+    "objects",
+    "descriptions",
+    "actions",
+    "length",
 )
 JPEG_QUALITY = 90
 PNG_COMPRESS_LEVEL = 1
 
 
-# Pickle output depends on object identity (its memo writes a repeated object once). Records built in
+# Pickle output depends on object identity (the memo writes a repeated object once). Records from
 # worker processes come back as fresh string objects, so every repeated string is mapped onto one
 # canonical object here; the files are then identical whatever the number of workers.
 _CANONICAL = {s: s for s in PKL_OBJECT_NAMES + PKL_PREDICATE_NAMES + ("train", "test", "xyxy")}
@@ -87,15 +101,20 @@ def object_entries(rec: FrameRecord, split: str) -> List[Dict[str, object]]:
     out = []
     for o in rec.objects:
         visible = o.bbox is not None
-        out.append({
-            "class": _canon(o.name),
-            "bbox": tuple(float(v) for v in o.bbox) if visible else None,
-            "attention_relationship": [_canon(x) for x in o.attention] if visible else None,
-            "spatial_relationship": [_canon(x) for x in o.spatial] if visible else None,
-            "contacting_relationship": [_canon(x) for x in o.contacting] if visible else None,
-            "metadata": {"tag": f"{rec.vid}.mp4/{o.name.replace('/', '_')}/{rec.frame:06d}", "set": _canon(split)},
-            "visible": visible,
-        })
+        out.append(
+            {
+                "class": _canon(o.name),
+                "bbox": tuple(float(v) for v in o.bbox) if visible else None,
+                "attention_relationship": [_canon(x) for x in o.attention] if visible else None,
+                "spatial_relationship": [_canon(x) for x in o.spatial] if visible else None,
+                "contacting_relationship": [_canon(x) for x in o.contacting] if visible else None,
+                "metadata": {
+                    "tag": f"{rec.vid}.mp4/{o.name.replace('/', '_')}/{rec.frame:06d}",
+                    "set": _canon(split),
+                },
+                "visible": visible,
+            }
+        )
     return out
 
 
@@ -122,7 +141,7 @@ def copy_class_files(ann_dir: str) -> None:
 
 
 def write_video_fps(path: str, fps: Mapping[str, float]) -> None:
-    """``annotations/video_fps.json``: ``{"VID": fps}`` sorted by id (the native frame rate of each video)."""
+    """``annotations/video_fps.json``: ``{"VID": fps}`` (native frame rates), sorted by id."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         json.dump({k: fps[k] for k in sorted(fps)}, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -158,7 +177,7 @@ def write_mp4(path: str, frames: Iterable, fps: int, width: int, height: int) ->
     """Encode RGB ``PIL.Image`` frames as an H.264 mp4 (PyAV, single thread, fixed options)."""
     import av  # local import: only needed with --videos-mp4
 
-    # bitexact: no encoder version string / creation time in the container, so bytes are reproducible
+    # bitexact: no encoder version string / creation time in the container: reproducible bytes
     with av.open(path, mode="w", format="mp4", options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream("libx264", rate=int(fps))
         stream.width, stream.height = int(width) // 2 * 2, int(height) // 2 * 2
