@@ -162,8 +162,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logger.info(
         f"{len(wanted)} videos in {frame_list}: wrote {written} frames under {frames_dir}; fps of "
         f"{len(fps_table)} videos in {fps_file}; {len(missing)} missing, {len(unreadable)} "
-        f"unreadable, "
-        f"{len(short)} shorter than a listed frame"
+        f"unreadable, {len(short)} shorter than a listed frame"
     )
     for video in missing:
         logger.warning(f"missing video: {os.path.join(videos_dir, video)}")

@@ -75,9 +75,7 @@ class RelationDatasetMapper:
         if len(groups) != 1 or not next(iter(groups)):
             raise DatasetFormatError(
                 f"datasets {names}: expected one common 'predicate_groups' metadata entry "
-                f"(relation "
-                f""
-                f"annotations); found {groups or 'none'}"
+                f"(relation annotations); found {groups or 'none'}"
             )
         augs = utils.build_augmentation(cfg, is_train)
         if not all(m.get("allow_horizontal_flip", False) for m in metas):

@@ -148,6 +148,16 @@ class TestLoadActionGenome(unittest.TestCase):
         dicts, _ = _load(self.root, "test")
         self.assertTrue(all((d["width"], d["height"]) == (480, 270) for d in dicts))
 
+    def test_frame_size_from_image_clips_like_others(self):
+        key = "Q8XEE.mp4/000111.png"
+        self.objects[key][0]["bbox"] = (10.0, 120.0, 472.0, 150.0)  # 2 px past W = 480
+        for n in (111, 115, 118, 120):
+            del self.persons[f"Q8XEE.mp4/{n:06d}.png"]["bbox_size"]
+        self._write(images=True)
+        dicts, counts = _load(self.root, "test")
+        self.assertEqual(counts["clipped_boxes"], 1)
+        self.assertEqual(dicts[0]["annotations"][1]["bbox"], [10.0, 120.0, 480.0, 270.0])
+
     def test_without_class_files(self):
         self._write(class_files=False)
         self.assertEqual(len(_load(self.root, "train")[0]), 6)

@@ -68,17 +68,13 @@ def _gc_paused() -> Iterator[None]:
 def _summary(root: str, split: str, opts: AGLoadOptions, counts: Dict[str, int]) -> str:
     return (
         f"Action Genome {split} ({root}): {counts['frame_keys']} frame keys, "
-        f"{counts['other_split']} in the "
-        f"other split; removed {counts['no_visible_object']} frames without a visible object, "
-        f"{counts['no_person']} frames without a person box, {counts['short_video_frames']} frames "
-        f"of "
-        f"{counts['short_videos']} videos with < {opts.min_frames_per_video} frames; dropped "
-        f"{counts['invisible_objects']} invisible objects, {counts['small_boxes']} boxes with "
-        f"short "
-        f"edge <= "
-        f"{opts.min_box_short_edge:g} px, {counts['dropped_predicate_labels']} other_relationship "
-        f"labels; "
-        f"clipped {counts['clipped_boxes']} boxes to the frame; kept {counts['frames']} frames in "
+        f"{counts['other_split']} in the other split; removed {counts['no_visible_object']} frames "
+        f"without a visible object, {counts['no_person']} frames without a person box, "
+        f"{counts['short_video_frames']} frames of {counts['short_videos']} videos with < "
+        f"{opts.min_frames_per_video} frames; dropped {counts['invisible_objects']} invisible "
+        f"objects, {counts['small_boxes']} boxes with short edge <= {opts.min_box_short_edge:g} "
+        f"px, {counts['dropped_predicate_labels']} other_relationship labels; clipped "
+        f"{counts['clipped_boxes']} boxes to the frame; kept {counts['frames']} frames in "
         f"{counts['videos']} videos"
     )
 

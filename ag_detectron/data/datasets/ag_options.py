@@ -91,8 +91,7 @@ def resolve_load_options(filter_preset: str = "none", **overrides: Optional[Any]
     if opts.min_frames_per_video < 0 or opts.min_box_short_edge < 0:
         raise ConfigError(
             f"min_frames_per_video / min_box_short_edge must be >= 0, got "
-            f"{opts.min_frames_per_video} / "
-            f"{opts.min_box_short_edge}"
+            f"{opts.min_frames_per_video} / {opts.min_box_short_edge}"
         )
     return opts
 

@@ -37,8 +37,9 @@ def annotation_paths(root: str) -> Dict[str, str]:
     anno_dir = os.path.join(root, "annotations")
     if not os.path.isdir(root):
         raise DatasetFormatError(
-            f"Action Genome root {root!r} does not exist; expected {root}/annotations/"
-            f"{{{','.join(ANNOTATION_FILES)}}} and {root}/frames/ (see datasets/README.md)"
+            f"Action Genome root {root!r} does not exist; expected "
+            f"{root}/annotations/{{{','.join(ANNOTATION_FILES)}}} and {root}/frames/ (see "
+            f"datasets/README.md)"
         )
     paths = {name: os.path.join(anno_dir, name) for name in ANNOTATION_FILES}
     for name, path in paths.items():
@@ -123,10 +124,8 @@ def _check_keys(paths: Dict[str, str], persons: Any, objects: Any, frame_list: L
         only_o = sorted(set(objects) - set(persons))
         raise DatasetFormatError(
             f"{p_path} and {o_path}: frame key sets differ (expected set(objects) == "
-            f"set(persons)); "
-            f""
-            f"{len(only_p)} keys only in person_bbox (e.g. {only_p[:3]}), {len(only_o)} only in "
-            f"object_bbox_and_relationship (e.g. {only_o[:3]})"
+            f"set(persons)); {len(only_p)} keys only in person_bbox (e.g. {only_p[:3]}), "
+            f"{len(only_o)} only in object_bbox_and_relationship (e.g. {only_o[:3]})"
         )
     if len(frame_list) != len(objects) or not objects.keys() == set(frame_list):
         missing = sorted(set(objects) - set(frame_list))[:3]
@@ -212,8 +211,7 @@ class _FrameParser:
             shape = getattr(box, "shape", type(box).__name__)
             raise DatasetFormatError(
                 f"{self.p_path}: frame {key!r}: field 'bbox' is {shape}; expected a float array "
-                f"(n, "
-                f"4), n in {{0, 1}}"
+                f"(n, 4), n in {{0, 1}}"
             )
         mode = entry.get("bbox_mode", "xyxy")
         if mode != "xyxy":
@@ -236,8 +234,7 @@ class _FrameParser:
                 if not (w > 0 and h > 0 and w == int(w) and h == int(h)):
                     raise DatasetFormatError(
                         f"{self.p_path}: frame {key!r}: field 'bbox_size' is {size!r}; expected "
-                        f"(W, "
-                        f"H) > 0"
+                        f"(W, H) > 0"
                     )
                 checked = self._sizes[size] = (int(w), int(h))
             size = checked
@@ -272,14 +269,12 @@ class _FrameParser:
                 if split is not None:
                     raise DatasetFormatError(
                         f"{self.o_path}: frame {key!r}: objects disagree on metadata.set "
-                        f"({split!r} "
-                        f"vs {obj_split!r})"
+                        f"({split!r} vs {obj_split!r})"
                     )
                 if obj_split not in _SPLITS:
                     raise DatasetFormatError(
                         f"{self._where(key, j)}: metadata.set is {obj_split!r}; expected 'train' "
-                        f"or "
-                        f"'test'"
+                        f"or 'test'"
                     )
                 split = obj_split
             cid = obj_map.get(name)
@@ -327,8 +322,7 @@ class _FrameParser:
             if len(att) != 1:
                 raise DatasetFormatError(
                     f"{self._where(key, j, name)}: attention_relationship "
-                    f"{obj['attention_relationship']!r}; "
-                    "expected exactly one label"
+                    f"{obj['attention_relationship']!r}; expected exactly one label"
                 )
             rels.append(
                 {
@@ -407,8 +401,7 @@ def parse_action_genome(
         if prev != fsplit:
             raise DatasetFormatError(
                 f"{parser.o_path}: frame {key!r}: metadata.set {fsplit!r} conflicts with {prev!r} "
-                f"of earlier "
-                f"frames of video {vid!r}; expected one split per video"
+                f"of earlier frames of video {vid!r}; expected one split per video"
             )
         if split != "all" and fsplit != split:
             counts["other_split"] += 1
@@ -443,7 +436,7 @@ def parse_action_genome(
         if size is None:
             pending_size.append(record)
         videos.setdefault(vid, []).append(record)
-    _fill_sizes(pending_size, video_size)
+    _fill_sizes(pending_size, video_size, parser)
     counts.update(parser.counts)
     counts["short_video_frames"] = counts["short_videos"] = 0
     dicts: List[Dict[str, Any]] = []
@@ -458,9 +451,11 @@ def parse_action_genome(
     return dicts, counts
 
 
-def _fill_sizes(records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, int]]) -> None:
+def _fill_sizes(
+    records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, int]], parser: "_FrameParser"
+) -> None:
     """Frame size for frames whose person entry lacks ``bbox_size``: another frame of the video,
-    else the image."""
+    else the image header. Boxes are then checked (and clipped) against it like all others."""
     from PIL import Image
 
     for rec in records:
@@ -472,16 +467,10 @@ def _fill_sizes(records: List[Dict[str, Any]], video_size: Dict[str, Tuple[int, 
             except OSError as e:
                 raise DatasetFormatError(
                     f"frame {rec['image_id']!r}: no 'bbox_size' in person_bbox.pkl for any frame "
-                    f"of "
-                    f"video "
-                    f"{rec['video_id']!r} and the image {rec['file_name']} cannot be read ({e})"
+                    f"of video {rec['video_id']!r} and the image {rec['file_name']} cannot be "
+                    f"read ({e})"
                 ) from None
             video_size[rec["video_id"]] = size
-        rec["width"], rec["height"] = int(size[0]), int(size[1])
+        w, h = rec["width"], rec["height"] = int(size[0]), int(size[1])
         for ann in rec["annotations"]:
-            x1, y1, x2, y2 = ann["bbox"]
-            if x1 < 0 or y1 < 0 or x2 > size[0] or y2 > size[1]:
-                raise DatasetFormatError(
-                    f"frame {rec['image_id']!r}: box {ann['bbox']} lies outside the "
-                    f"{size[0]}x{size[1]} frame"
-                )
+            ann["bbox"] = parser._box(*ann["bbox"], w, h, f"frame {rec['image_id']!r} field 'bbox'")

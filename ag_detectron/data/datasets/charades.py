@@ -111,6 +111,7 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
     """
     if split not in ("train", "test"):
         raise DatasetFormatError(f"Charades split {split!r}: expected 'train' or 'test'")
+    root = os.path.abspath(os.path.expanduser(root))
     classes = read_charades_classes(find_charades_file(root, "Charades_v1_classes.txt"))
     path = find_charades_file(root, f"Charades_v1_{split}.csv")
     num_classes = len(classes)
@@ -160,10 +161,8 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
     logger.info(
         f"Charades {split} ({path}): {len(videos)} videos, {num_classes} classes; kept as-is: "
         f"{counts['no_actions']} videos without actions, {counts['reversed']} segments with end < "
-        f"start, "
-        f"{counts['past_length']} segments ending after 'length', {counts['empty_quality']} empty "
-        f"quality, "
-        f"{counts['empty_relevance']} empty relevance"
+        f"start, {counts['past_length']} segments ending after 'length', {counts['empty_quality']} "
+        f"empty quality, {counts['empty_relevance']} empty relevance"
     )
     return videos
 
