@@ -1,12 +1,16 @@
-"""Per-frame ranking of predictions: score descending, exact ties broken by an emission key."""
+"""Per-frame ranking of predictions: score descending, exact ties broken by an emission key.
 
-from typing import Callable
+:func:`rank_within_frames` ranks all entries with one row-wise stable sort per bucket of equally
+sized frames; :class:`FrameRanker` wraps it for the emitted predictions of one constraint.
+"""
+
+from typing import Callable, Optional
 
 import numpy as np
 
 from ag_detectron.errors import EvaluationInputError
 
-__all__ = ["rank_within_frames"]
+__all__ = ["FrameRanker", "rank_within_frames"]
 
 
 def rank_within_frames(
@@ -50,3 +54,38 @@ def rank_within_frames(
         np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(n), perm.shape), axis=1)
         rank[idx] = ranks
     return rank
+
+
+class FrameRanker:
+    """Within-frame ranks (``score`` descending, exact ties by key) of requested entries.
+
+    Entries ``0..G-1`` are ranked together by :func:`rank_within_frames` on first use (one pass,
+    cached); entries ``G..E-1`` carry precomputed ranks (``tail_rank``), e.g. the zero-score
+    filler cells of the "no" constraint, which rank after every positive cell of their frame.
+
+    Args:
+        frame: (G,) frame id of the ranked entries, grouped (non-decreasing).
+        score: (G,) scores.
+        key_of: maps an index array (any shape) to the tie-break keys of those entries.
+        tail_rank: (E - G,) precomputed ranks of further entries G..E-1 (or None).
+    """
+
+    def __init__(
+        self,
+        frame: np.ndarray,
+        score: np.ndarray,
+        key_of: Callable[[np.ndarray], np.ndarray],
+        tail_rank: Optional[np.ndarray] = None,
+    ) -> None:
+        self._frame = frame
+        self._score = score
+        self._key_of = key_of
+        self._tail = np.zeros(0, dtype=np.int64) if tail_rank is None else tail_rank
+        self._ranks: Optional[np.ndarray] = None
+
+    def __call__(self, idx: np.ndarray) -> np.ndarray:
+        """(len(idx),) int64 ranks of entries ``idx``."""
+        if self._ranks is None:
+            head = rank_within_frames(self._frame, self._score, self._key_of)
+            self._ranks = np.concatenate([head, self._tail]).astype(np.int64)
+        return self._ranks[np.asarray(idx, dtype=np.int64)]

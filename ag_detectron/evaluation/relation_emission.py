@@ -20,7 +20,7 @@ from ag_detectron.data.datasets.ag_categories import (
 )
 from ag_detectron.errors import EvaluationInputError
 
-from .ranking import rank_within_frames
+from .ranking import FrameRanker
 from .relation_inputs import PackedFrames
 
 __all__ = ["Emitted", "emit_ranked", "NO_CONSTRAINT_TOP", "NUM_ALL_PREDICATES"]
@@ -185,7 +185,7 @@ def _frame_thresholds(overall: np.ndarray, pk: PackedFrames) -> np.ndarray:
     return thr
 
 
-def _emit_no(pk: PackedFrames, num_predicates: int) -> Tuple[Emitted, np.ndarray]:
+def _emit_no(pk: PackedFrames, num_predicates: int) -> Tuple[Emitted, FrameRanker]:
     """Top-100 cells of the 3P x 26 matrix per frame, zero cells included (§1.4).
 
     Only the 26 group cells of a pair can be non-zero. Frames with >= 100 positive cells emit the
@@ -207,15 +207,14 @@ def _emit_no(pk: PackedFrames, num_predicates: int) -> Tuple[Emitted, np.ndarray
     needed = np.minimum(NO_CONSTRAINT_TOP, 3 * counts * num_predicates) - n_pos
     frames = np.nonzero(zero_regime)[0]
     zeros = _zero_cells(pk, overall, frames, needed[frames].astype(np.int64), num_predicates)
-    rank = rank_within_frames(cells.frame, cells.score, lambda i: cells.keys(pk, i))
-    if len(zeros.frame) == 0:
-        return cells, rank
     # zero cells rank after every positive cell of their frame, in flat (key) order
     first = np.searchsorted(zeros.frame, zeros.frame, side="left")
     n_cells = np.bincount(cells.frame, minlength=pk.num_frames)
     zero_rank = n_cells[zeros.frame] + np.arange(len(zeros.frame)) - first
-    merged = Emitted(*(np.concatenate([a, b]) for a, b in zip(cells, zeros)))
-    return merged, np.concatenate([rank, zero_rank])
+    ranker = FrameRanker(cells.frame, cells.score, lambda i: cells.keys(pk, i), zero_rank)
+    if len(zeros.frame) == 0:
+        return cells, ranker
+    return Emitted(*(np.concatenate([a, b]) for a, b in zip(cells, zeros))), ranker
 
 
 def _zero_cells(
@@ -269,8 +268,8 @@ def _emit_ag_paper(pk: PackedFrames, num_predicates: int) -> Emitted:
 
 def emit_ranked(
     pk: PackedFrames, constraint: str, num_predicates: int = 26, semi_thresh: float = 0.9
-) -> Tuple[Emitted, np.ndarray]:
-    """Predictions of every frame under ``constraint`` and their (E,) within-frame ranks.
+) -> Tuple[Emitted, FrameRanker]:
+    """Predictions of every frame under ``constraint`` and a ranker of their within-frame ranks.
 
     Args:
         pk: packed frames.
@@ -294,4 +293,4 @@ def emit_ranked(
         raise EvaluationInputError(
             f"unknown constraint {constraint!r}; expected 'with', 'semi', 'no' or 'ag_paper'"
         )
-    return em, rank_within_frames(em.frame, em.score, lambda i: em.keys(pk, i))
+    return em, FrameRanker(em.frame, em.score, lambda i: em.keys(pk, i))

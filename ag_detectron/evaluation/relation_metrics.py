@@ -21,7 +21,7 @@ import numpy as np
 from ag_detectron.data.datasets.ag_categories import OTHER_RELATIONSHIP_ID, SPATIAL
 from ag_detectron.errors import EvaluationInputError
 
-from .ranking import rank_within_frames
+from .ranking import FrameRanker, rank_within_frames
 from .relation_emission import NO_CONSTRAINT_TOP, NUM_ALL_PREDICATES, Emitted, emit_ranked
 from .relation_inputs import FrameGroundTruth, FramePrediction, PackedFrames, pack_frames
 
@@ -132,18 +132,16 @@ def _first_match_rank(
     pk: PackedFrames,
     gt: Tuple[np.ndarray, ...],
     em: Emitted,
-    rank: np.ndarray,
+    ranker: FrameRanker,
     max_rank: int,
     iou_thresh: float,
 ) -> np.ndarray:
     """(T,) smallest rank (< ``max_rank``) of a prediction matching each GT triplet, or int max."""
     g_sub, g_obj, g_pred, g_frame = gt
-    # cheap pre-filter: ranked high enough, and the frame's GT has the predicate (and the classes)
+    # cheap pre-filters: the frame's GT has the predicate (and the classes); then rank < max_rank
     pmask = np.zeros(pk.num_frames, dtype=np.int64)
     np.bitwise_or.at(pmask, g_frame, np.left_shift(1, g_pred))
-    keep = rank < max_rank
-    keep &= (np.right_shift(pmask[em.frame], em.predicate) & 1).astype(bool)
-    sel = np.flatnonzero(keep)
+    sel = np.flatnonzero(np.right_shift(pmask[em.frame], em.predicate) & 1)
     e_sub, e_obj = em.subject_object(pk, sel)
     (gs, go, ps, po), num_cls = _class_codes(
         pk.gt_classes[g_sub], pk.gt_classes[g_obj], pk.box_cls[e_sub], pk.box_cls[e_obj]
@@ -156,6 +154,9 @@ def _first_match_rank(
         f = em.frame[sel]
         ok = (np.right_shift(smask[f], ps) & np.right_shift(omask[f], po) & 1).astype(bool)
         sel, e_sub, e_obj, ps, po = sel[ok], e_sub[ok], e_obj[ok], ps[ok], po[ok]
+    rank = ranker(sel)
+    ok = rank < max_rank
+    sel, e_sub, e_obj, ps, po, rank = sel[ok], e_sub[ok], e_obj[ok], ps[ok], po[ok], rank[ok]
     e_frame, e_pred = em.frame[sel], em.predicate[sel]
     n_pred = NUM_ALL_PREDICATES
 
@@ -180,7 +181,7 @@ def _first_match_rank(
         iou_plus_one(pk.gt_boxes[g_obj[cand_gt]], pk.box[e_obj[cand_pred]]) >= iou_thresh
     )
     best = np.full(len(g_pred), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(best, cand_gt[ok], rank[sel[cand_pred[ok]]])
+    np.minimum.at(best, cand_gt[ok], rank[cand_pred[ok]])
     return best
 
 
@@ -230,12 +231,12 @@ def evaluate_constraint(
     topk = tuple(int(k) for k in topk)
     if not topk or min(topk) <= 0:
         raise EvaluationInputError(f"topk must be positive integers, got {topk}")
-    em, rank = emit_ranked(pk, constraint, num_predicates=num_predicates, semi_thresh=semi_thresh)
+    em, ranker = emit_ranked(pk, constraint, num_predicates=num_predicates, semi_thresh=semi_thresh)
     num_pred = np.bincount(em.frame, minlength=pk.num_frames).astype(np.int64)
     if constraint == "no":
         num_pred = np.minimum(num_pred, NO_CONSTRAINT_TOP)
     gt = _gt_view(pk, constraint, num_predicates)
-    best = _first_match_rank(pk, gt, em, rank, max(topk), iou_thresh)
+    best = _first_match_rank(pk, gt, em, ranker, max(topk), iou_thresh)
     hit = best[:, None] < np.asarray(topk)[None, :]  # (T, nK)
     g_frame = gt[3]
     num_gt = np.bincount(g_frame, minlength=pk.num_frames).astype(np.int64)

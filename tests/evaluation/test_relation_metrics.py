@@ -321,3 +321,29 @@ class TestMeanRecallAndPaper(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestRanking(unittest.TestCase):
+    def test_frame_ranker_equals_full_sort(self):
+        # frames of sizes 0..7 with many exact ties; keys in random order within each frame
+        from ag_detectron.evaluation.ranking import FrameRanker, rank_within_frames
+
+        rng = np.random.default_rng(3)
+        sizes = rng.integers(1, 8, size=200)
+        frame = np.repeat(np.arange(200), sizes)
+        score = rng.integers(0, 4, size=len(frame)) / 4.0
+        key = rng.permutation(len(frame))
+        full = rank_within_frames(frame, score, lambda i: key[i])
+        # reference by definition: count better entries of the same frame
+        ref = np.array(
+            [
+                (
+                    (frame == frame[i])
+                    & ((score > score[i]) | ((score == score[i]) & (key < key[i])))
+                ).sum()
+                for i in range(len(frame))
+            ]
+        )
+        np.testing.assert_array_equal(full, ref)
+        some = rng.choice(len(frame), size=300)
+        np.testing.assert_array_equal(FrameRanker(frame, score, lambda i: key[i])(some), ref[some])
