@@ -65,8 +65,10 @@ def gt_from_dataset_dict(d: Dict[str, Any]) -> FrameGroundTruth:
     boxes = np.zeros((len(anns), 4), dtype=np.float64)
     classes = np.zeros(len(anns), dtype=np.int64)
     for i, a in enumerate(anns):
-        boxes[i] = BoxMode.convert(
-            list(a["bbox"]), a.get("bbox_mode", BoxMode.XYXY_ABS), BoxMode.XYXY_ABS
+        mode = a.get("bbox_mode", BoxMode.XYXY_ABS)
+        box = a["bbox"]
+        boxes[i] = (
+            box if mode == BoxMode.XYXY_ABS else BoxMode.convert(list(box), mode, BoxMode.XYXY_ABS)
         )
         classes[i] = a["category_id"]
     rows: List[List[int]] = []
