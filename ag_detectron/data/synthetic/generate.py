@@ -128,6 +128,18 @@ def _state_key(pose, placements) -> tuple:
     return (pose.joints.tobytes(), pose.facing, pose.holding_pen, tuple(placements))
 
 
+def _render_cached(v: Video, renderer: VideoRenderer, times: Sequence[float]):
+    """Yield the frames at ``times``, re-drawing only when the drawn state changes."""
+    last_key, img = None, None
+    for t in times:
+        pose = person_pose(v, t)
+        placements = object_placements(v, t, pose)
+        key = _state_key(pose, placements)
+        if key != last_key:
+            img, last_key = renderer.render(t, pose, placements), key
+        yield img
+
+
 def _process_video(task: _Task) -> Tuple[Video, List[FrameRecord], Dict[str, str], int]:
     """Script, annotate and render one video. Returns (video, records, csv row, #jpgs)."""
     v = script_video(np.random.default_rng([task.seed, task.index, 0]), task.vid, task.split)
@@ -163,7 +175,7 @@ def _process_video(task: _Task) -> Tuple[Video, List[FrameRecord], Dict[str, str
             n_jpg += 1
         if task.videos_mp4:
             os.makedirs(os.path.join(task.root, "videos"), exist_ok=True)
-            frames = (renderer.render(i / v.fps) for i in range(v.num_native_frames()))
+            frames = _render_cached(v, renderer, [i / v.fps for i in range(v.num_native_frames())])
             writer.write_mp4(
                 os.path.join(task.root, "videos", f"{v.vid}.mp4"),
                 frames,
