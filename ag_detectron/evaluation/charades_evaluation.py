@@ -52,8 +52,8 @@ class CharadesEvaluator(DatasetEvaluator):
     def __init__(
         self,
         dataset_name: str,
-        cfg: Optional[CfgNode] = None,
         *,
+        cfg: Optional[CfgNode] = None,
         aggregation: Optional[str] = None,
         distributed: bool = True,
         output_dir: Optional[str] = None,

@@ -93,9 +93,9 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
     def __init__(
         self,
         dataset_name: str,
-        cfg: Optional[CfgNode] = None,
-        *,
         mode: Optional[str] = None,
+        *,
+        cfg: Optional[CfgNode] = None,
         topk: Optional[Sequence[int]] = None,
         constraints: Optional[Sequence[str]] = None,
         iou_thresh: Optional[float] = None,
@@ -107,10 +107,10 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         """
         Args:
             dataset_name: a registered AG dataset (``DatasetCatalog`` dicts with ``image_id``).
-            cfg: optional config; settings not given explicitly are read from it
-                (:meth:`settings_from_config`), else the protocol defaults apply.
             mode: "predcls" | "sgcls" | "sgdet" (required without ``cfg``); in PredCls every
                 object score is taken as 1 (evaluation_protocol.md §1.1).
+            cfg: optional config; settings not given explicitly are read from it
+                (:meth:`settings_from_config`), else the protocol defaults apply.
             topk: recall cut-offs K (default 10, 20, 50, 100).
             constraints: subset of ("with", "semi", "no", "ag_paper") (default: all).
             iou_thresh: IoU threshold (legacy +1 IoU, inclusive; default 0.5).

@@ -116,8 +116,20 @@ class TestRelationEvaluator(unittest.TestCase):
         self.assertEqual(saved["settings"]["num_predicates"], 26)
         self.assertEqual(saved["results"]["sgdet/with/R@20"], res["sgdet/with/R@20"])
 
+    def test_not_processed_duplicates_and_predcls_scores(self):
+        evaluator = ActionGenomeRelationEvaluator(AG_NAME, "predcls", distributed=False)
+        evaluator.reset()
+        model = RelationDummy()
+        for f in (FRAMES[0], FRAMES[0], FRAMES[2]):  # frame 0 twice; frames 1 and 3 never seen
+            evaluator.process([f], model([f]))
+        res = evaluator.evaluate()["sgg"]
+        self.assertEqual(res["predcls/num_frames"], 2.0)
+        self.assertEqual(res["predcls/num_frames_not_processed"], 2.0)
+        self.assertEqual(res["predcls/num_duplicate_records"], 1.0)
+        self.assertEqual(res["predcls/with/R@10"], 1.0)
+
     def test_unknown_image_id_and_bad_mode(self):
-        evaluator = ActionGenomeRelationEvaluator(AG_NAME, mode="predcls", distributed=False)
+        evaluator = ActionGenomeRelationEvaluator(AG_NAME, "predcls", distributed=False)
         evaluator.reset()
         bad = dict(FRAMES[0], image_id="nope.mp4/000001.png")
         evaluator.process([bad], RelationDummy()([bad]))
