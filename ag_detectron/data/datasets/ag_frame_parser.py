@@ -129,7 +129,8 @@ class FrameParser:
         first = 1 if has_person else 0
         subject = 0 if has_person else -1
         min_edge = self.opts.min_box_short_edge
-        obj_map, pred_map, drop_other = self.obj_map, self.pred_map, self.opts.num_predicates == 25
+        obj_map, drop_other = self.obj_map, self.opts.num_predicates == 25
+        lookup = self.pred_map.__getitem__  # KeyError on an unknown name, TypeError on None
         for j, obj in enumerate(entries):
             try:
                 name, visible, obj_split = obj["class"], obj["visible"], obj["metadata"]["set"]
@@ -179,9 +180,9 @@ class FrameParser:
                     x, y, x2, y2, w, h, f"{self._where(key, j, name)} field 'bbox' (x, y, w, h)"
                 )
             try:
-                att = [pred_map[p] for p in obj["attention_relationship"]]
-                spa = [pred_map[p] for p in obj["spatial_relationship"]]
-                con = [pred_map[p] for p in obj["contacting_relationship"]]
+                att = list(map(lookup, obj["attention_relationship"]))
+                spa = list(map(lookup, obj["spatial_relationship"]))
+                con = list(map(lookup, obj["contacting_relationship"]))
             except (KeyError, TypeError):
                 self._bad_relation(key, j, name, obj)
             if drop_other:
