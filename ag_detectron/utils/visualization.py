@@ -9,6 +9,7 @@ or ``(H, W, 3) uint8`` RGB arrays.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import matplotlib
@@ -169,8 +170,10 @@ def draw_scene_graph(
         colors.append(cmap(o % 10))
         for g in _GROUPS:
             items = ", ".join(n if sc >= 1.0 else f"{n} {sc:.2f}" for n, sc in preds[g]) or "-"
-            lines.append(f"   {g[:3]}: {items}")
-            colors.append(_GROUP_COLORS[g])
+            # ~13 monospace characters of 7 pt per inch of panel
+            wrapped = textwrap.wrap(f"{g[:3]}: {items}", width=int(panel_w * 13) - 8)
+            lines.extend("   " + (w if k == 0 else "     " + w) for k, w in enumerate(wrapped))
+            colors.extend([_GROUP_COLORS[g]] * len(wrapped))
     if not graph["pairs"]:
         lines.append("(no person-object relations)")
         colors.append("gray")
