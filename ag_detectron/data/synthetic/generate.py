@@ -128,6 +128,13 @@ def _state_key(pose, placements) -> tuple:
     return (pose.joints.tobytes(), pose.facing, pose.holding_pen, tuple(placements))
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def _render_cached(v: Video, renderer: VideoRenderer, times: Sequence[float]):
     """Yield the frames at ``times``, re-drawing only when the drawn state changes."""
     last_key, img = None, None
@@ -161,17 +168,21 @@ def _process_video(task: _Task) -> Tuple[Video, List[FrameRecord], Dict[str, str
                 f.write(writer.encode_png(img))
         cdir = os.path.join(task.root, "Charades_v1_rgb", v.vid)
         os.makedirs(cdir, exist_ok=True)
-        last_key, data = None, b""
+        last_key, last_path = None, ""
         for i in range(v.num_charades_frames()):
             t = i / 24.0
             pose = person_pose(v, t)
             placements = object_placements(v, t, pose)
             key = _state_key(pose, placements)
-            if key != last_key:  # most frames repeat the previous one (standing still): encode once
-                data = writer.encode_jpeg(renderer.render(t, pose, placements))
-                last_key = key
-            with open(os.path.join(cdir, f"{v.vid}-{i + 1:06d}.jpg"), "wb") as f:
-                f.write(data)
+            path = os.path.join(cdir, f"{v.vid}-{i + 1:06d}.jpg")
+            # ~70 % of the frames repeat the previous one (nothing moves): hard-link its file
+            # instead of encoding and writing it again (same bytes; plain copy where links fail)
+            if key == last_key:
+                _link_or_copy(last_path, path)
+            else:
+                with open(path, "wb") as f:
+                    f.write(writer.encode_jpeg(renderer.render(t, pose, placements)))
+                last_key, last_path = key, path
             n_jpg += 1
         if task.videos_mp4:
             os.makedirs(os.path.join(task.root, "videos"), exist_ok=True)
