@@ -34,10 +34,12 @@ def rank_within_frames(
         raise EvaluationInputError("rank_within_frames: predictions must be grouped by frame")
     starts = np.flatnonzero(np.r_[True, frame[1:] != frame[:-1]])
     counts = np.diff(np.r_[starts, num])
-    for n in np.unique(counts):
+    sizes = np.unique(counts)
+    for n in sizes:
         first = starts[counts == n]
         idx = first[:, None] + np.arange(n)[None, :]  # (Fb, n)
-        neg = -score[idx]
+        uniform = len(sizes) == 1  # every frame has n entries: idx is arange(num) as (F, n)
+        neg = -(score.reshape(-1, n) if uniform else score[idx])
         perm = np.argsort(neg, axis=1, kind="stable")
         if n > 1:
             s_sorted = np.take_along_axis(neg, perm, axis=1)
@@ -52,6 +54,8 @@ def rank_within_frames(
                     perm[bad] = np.lexsort((key_of(idx[bad]), neg[bad]), axis=1)
         ranks = np.empty_like(perm)
         np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(n), perm.shape), axis=1)
+        if uniform:
+            return ranks.reshape(-1)
         rank[idx] = ranks
     return rank
 
