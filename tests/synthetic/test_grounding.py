@@ -129,6 +129,57 @@ class TestGeometryLabels(unittest.TestCase):
         self.assertGreater(checked["unsure"], 0)
         self.assertGreater(checked["seen"], 20)
 
+    def test_attention_follows_from_pixels(self):
+        """Facing read from the head pixels + object position reproduce the attention labels."""
+        checked, facings = 0, set()
+        for key, objs in self.objects.items():
+            p = self.persons[key]
+            vis = [o for o in objs if o["visible"]]
+            if p["bbox"].shape[0] == 0 or not vis:
+                continue
+            hx, hy = p["keypoints"][0, 0, :2].tolist()
+            head = (hx - 9, hy - 9, hx + 9, hy + 9)
+            if any(
+                "in_front_of" in o["spatial_relationship"]
+                and _xyxy(o["bbox"])[0] < head[2]
+                and _xyxy(o["bbox"])[2] > head[0]
+                and _xyxy(o["bbox"])[1] < head[3]
+                and _xyxy(o["bbox"])[3] > head[1]
+                for o in vis
+            ):
+                continue  # something drawn over the head
+            img = np.asarray(Image.open(os.path.join(self.root, "frames", key)).convert("RGB"))
+            x0, y0 = int(round(hx)), int(round(hy))
+            crop = img[y0 - 7 : y0 + 8, x0 - 7 : x0 + 8].astype(int)
+            skin = np.abs(crop - SKIN).sum(2) < 30
+            left, right = skin[:, :6].sum(), skin[:, 9:].sum()
+            if left + right < 10:
+                facing = "back"
+            elif right > 2 * left:
+                facing = "right"
+            elif left > 2 * right:
+                facing = "left"
+            else:
+                facing = "front"
+            for o in vis:
+                x1, _, x2, _ = _xyxy(o["bbox"])
+                att = o["attention_relationship"][0]
+                if facing == "back":
+                    expected = "unsure"
+                elif facing == "front":
+                    front = "in_front_of" in o["spatial_relationship"]
+                    expected = "looking_at" if front else "not_looking_at"
+                else:
+                    d = (1 if facing == "right" else -1) * ((x1 + x2) / 2 - hx)
+                    if abs(d - 6) < 3:
+                        continue  # within the keypoint jitter of the 6-unit gaze margin
+                    expected = "looking_at" if d > 6 else "not_looking_at"
+                self.assertEqual(att, expected, f"{key} {o['class']} facing {facing}")
+                checked += 1
+                facings.add(facing)
+        self.assertGreater(checked, 50)
+        self.assertEqual(facings, {"left", "right", "front", "back"})
+
 
 class TestScripting(unittest.TestCase):
     def test_frames_sampled_inside_action_intervals(self):
