@@ -221,6 +221,11 @@ class TestSyntheticFormat(unittest.TestCase):
         self.assertTrue(reused.reused)
         leftovers = [n for n in os.listdir(self.tmp) if ".tmp-" in n or ".old-" in n]
         self.assertEqual(leftovers, [])
+        # a run killed before its rename leaves .<name>.tmp-<pid>; the next run removes it
+        stale = os.path.join(self.tmp, ".killed.tmp-999999999")
+        os.makedirs(os.path.join(stale, "annotations"))
+        generate(os.path.join(self.tmp, "killed"), num_videos=1, seed=3, num_workers=1)
+        self.assertFalse(os.path.exists(stale))
 
 
 if __name__ == "__main__":

@@ -261,6 +261,24 @@ def _read_generation(root: str) -> Optional[Dict[str, Any]]:
         return None
 
 
+def _remove_stale_tmp(parent: str, name: str) -> None:
+    """Delete ``.<name>.tmp-<pid>`` / ``<name>.old-<pid>`` of killed runs (pid no longer alive)."""
+    for entry in os.listdir(parent):
+        for prefix in (f".{name}.tmp-", f"{name}.old-"):
+            if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
+                pid = int(entry[len(prefix) :])
+                try:
+                    os.kill(pid, 0)
+                    alive = True
+                except ProcessLookupError:
+                    alive = False
+                except PermissionError:
+                    alive = True
+                if not alive:
+                    logger.info(f"removing {entry}, left by an interrupted run (pid {pid})")
+                    shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+
+
 def _replace_dir(tmp: str, out: str) -> None:
     if os.path.exists(out):
         old = f"{out}.old-{os.getpid()}"
@@ -345,6 +363,7 @@ def generate(
         raise ValueError(f"num_videos must be >= 1, got {num_videos}")
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
+    _remove_stale_tmp(parent, os.path.basename(out))
     tmp = os.path.join(parent, f".{os.path.basename(out)}.tmp-{os.getpid()}")
     if os.path.exists(tmp):
         shutil.rmtree(tmp)
