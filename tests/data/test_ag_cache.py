@@ -62,7 +62,7 @@ class TestCache(unittest.TestCase):
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
         with mock.patch(
             "ag_detectron.data.datasets.action_genome.parse_action_genome",
-            wraps=lambda *a: ([], {}),
+            wraps=lambda *a, **k: ([], {}, None),
         ) as parse:
             try:
                 self._load()
@@ -95,7 +95,11 @@ if __name__ == "__main__":
 
 class TestColumnar(unittest.TestCase):
     def test_roundtrip_every_variant(self):
-        from ag_detectron.data.datasets.ag_columnar import decode_frames, encode_frames
+        from ag_detectron.data.datasets.ag_columnar import (
+            ColumnarBuilder,
+            decode_frames,
+            encode_frames,
+        )
 
         with tempfile.TemporaryDirectory() as root:
             persons, objects = make_ag_annotations()
@@ -109,3 +113,11 @@ class TestColumnar(unittest.TestCase):
                     dicts, _ = load_action_genome_with_counts(root, split, use_cache=False, **kw)
                     self.assertEqual(decode_frames(encode_frames(dicts)), dicts)
             self.assertEqual(decode_frames(encode_frames([])), [])
+            # frames added in several calls encode like the whole list
+            dicts, _ = load_action_genome_with_counts(
+                root, "all", use_cache=False, visible_only=False
+            )
+            builder = ColumnarBuilder()
+            for d in dicts:
+                builder.add_frames([d])
+            self.assertEqual(decode_frames(builder.build()), dicts)

@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterator, List, Optional
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from . import ag_categories as C
-from .ag_columnar import decode_frames, encode_frames
+from .ag_columnar import decode_frames
 from .ag_options import AGLoadOptions, resolve_load_options
 from .ag_parse import annotation_paths, parse_action_genome
 from .cache import cache_path, load_cached, save_cached
@@ -112,10 +112,10 @@ def load_action_genome_with_counts(
                 f"{time.perf_counter() - start:.2f} s"
             )
         else:
-            dicts, counts = parse_action_genome(root, split, opts)
+            dicts, counts, encoded = parse_action_genome(root, split, opts, encode=bool(path))
             logger.info(f"Parsed Action Genome {split} in {time.perf_counter() - start:.2f} s")
             if path:
-                save_cached(path, {"frames": encode_frames(dicts), "counts": counts})
+                save_cached(path, {"frames": encoded, "counts": counts})
     logger.info(_summary(root, split, opts, counts))
     if counts["clipped_boxes"]:
         logger.warning(

@@ -8,13 +8,12 @@ list comprehensions, which is ~1.5x faster and the file is ~2.5x smaller.
 
 from __future__ import annotations
 
-from itertools import chain
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from detectron2.structures import BoxMode
 
-__all__ = ["encode_frames", "decode_frames"]
+__all__ = ["ColumnarBuilder", "encode_frames", "decode_frames"]
 
 _GROUPS = ("attention", "spatial", "contacting")
 
@@ -25,53 +24,106 @@ def _offsets(lengths: List[int]) -> np.ndarray:
     return out
 
 
-def _csr(lists: List[List[int]]) -> Dict[str, np.ndarray]:
-    return {
-        "offsets": _offsets(list(map(len, lists))),
-        "values": np.fromiter(chain.from_iterable(lists), dtype=np.int32),
-    }
-
-
 def _uncsr(csr: Dict[str, np.ndarray]) -> List[List[int]]:
     values = csr["values"].tolist()
     off = csr["offsets"].tolist()
     return [values[a:b] for a, b in zip(off[:-1], off[1:])]
 
 
+class ColumnarBuilder:
+    """Accumulates frames into flat Python lists; :meth:`build` converts them to arrays once.
+
+    ``add_frames`` can be called while the frames are being created (the loader does so per video),
+    which is much cheaper than a second pass over millions of scattered objects.
+    """
+
+    def __init__(self) -> None:
+        self.prefix: Optional[str] = None
+        self.keys: List[str] = []
+        self.video_ids: List[str] = []
+        self.frame_number: List[int] = []
+        self.height: List[int] = []
+        self.width: List[int] = []
+        self.ann_len: List[int] = []
+        self.rel_len: List[int] = []
+        self.boxes: List[float] = []
+        self.category_id: List[int] = []
+        self.subject: List[int] = []
+        self.object: List[int] = []
+        self.labels = {g: ([], []) for g in _GROUPS}  # group -> (lengths, values)
+        self.invisible: Optional[Tuple[List[int], List[int]]] = None
+
+    def add_frames(self, dicts: List[Dict[str, Any]]) -> None:
+        if dicts and self.prefix is None:
+            first = dicts[0]["file_name"]
+            self.prefix = first[: len(first) - len(dicts[0]["image_id"])]
+            if "invisible_category_ids" in dicts[0]:
+                self.invisible = ([], [])
+        prefix, xyxy = self.prefix, BoxMode.XYXY_ABS
+        box_ext, cat_app = self.boxes.extend, self.category_id.append
+        subj_app, obj_app = self.subject.append, self.object.append
+        (att_len, att), (spa_len, spa), (con_len, con) = (self.labels[g] for g in _GROUPS)
+        for d in dicts:
+            if d["file_name"] != prefix + d["image_id"]:
+                raise ValueError("columnar cache: file_name must be a common prefix + image_id")
+            self.keys.append(d["image_id"])
+            self.video_ids.append(d["video_id"])
+            self.frame_number.append(d["frame_number"])
+            self.height.append(d["height"])
+            self.width.append(d["width"])
+            anns, rels = d["annotations"], d["relations"]
+            self.ann_len.append(len(anns))
+            self.rel_len.append(len(rels))
+            for a in anns:
+                if a["bbox_mode"] != xyxy:
+                    raise ValueError("the columnar cache stores XYXY_ABS boxes only")
+                box_ext(a["bbox"])
+                cat_app(a["category_id"])
+            for r in rels:
+                subj_app(r["subject"])
+                obj_app(r["object"])
+                a, b, c = r["attention"], r["spatial"], r["contacting"]
+                att_len.append(len(a))
+                att.extend(a)
+                spa_len.append(len(b))
+                spa.extend(b)
+                con_len.append(len(c))
+                con.extend(c)
+            if self.invisible is not None:
+                inv = d["invisible_category_ids"]
+                self.invisible[0].append(len(inv))
+                self.invisible[1].extend(inv)
+
+    def build(self) -> Dict[str, Any]:
+        def csr(lengths: List[int], values: List[int]) -> Dict[str, np.ndarray]:
+            return {"offsets": _offsets(lengths), "values": np.array(values, dtype=np.int32)}
+
+        out: Dict[str, Any] = {
+            "prefix": self.prefix or "",
+            "keys": "\n".join(self.keys),
+            "video_ids": "\n".join(self.video_ids),
+            "frame_number": np.array(self.frame_number, dtype=np.int64),
+            "height": np.array(self.height, dtype=np.int64),
+            "width": np.array(self.width, dtype=np.int64),
+            "ann_offsets": _offsets(self.ann_len),
+            "rel_offsets": _offsets(self.rel_len),
+            "boxes": np.array(self.boxes, dtype=np.float64).reshape(-1, 4),
+            "category_id": np.array(self.category_id, dtype=np.int64),
+            "subject": np.array(self.subject, dtype=np.int64),
+            "object": np.array(self.object, dtype=np.int64),
+        }
+        for g in _GROUPS:
+            out[g] = csr(*self.labels[g])
+        if self.invisible is not None:
+            out["invisible_category_ids"] = csr(*self.invisible)
+        return out
+
+
 def encode_frames(dicts: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Per-frame dicts (design.md format, XYXY_ABS boxes) -> a dict of strings and NumPy arrays."""
-    keys = [d["image_id"] for d in dicts]
-    prefix = ""
-    if dicts:
-        first = dicts[0]["file_name"]
-        prefix = first[: len(first) - len(dicts[0]["image_id"])]
-    if any(d["file_name"] != prefix + d["image_id"] for d in dicts):
-        raise ValueError("file_name must be a common prefix + image_id for the columnar cache")
-    anns = list(chain.from_iterable(d["annotations"] for d in dicts))
-    if any(a["bbox_mode"] != BoxMode.XYXY_ABS for a in anns):
-        raise ValueError("the columnar cache stores XYXY_ABS boxes only")
-    rels = list(chain.from_iterable(d["relations"] for d in dicts))
-    out: Dict[str, Any] = {
-        "prefix": prefix,
-        "keys": "\n".join(keys),
-        "video_ids": "\n".join(d["video_id"] for d in dicts),
-        "frame_number": np.array([d["frame_number"] for d in dicts], dtype=np.int64),
-        "height": np.array([d["height"] for d in dicts], dtype=np.int64),
-        "width": np.array([d["width"] for d in dicts], dtype=np.int64),
-        "ann_offsets": _offsets([len(d["annotations"]) for d in dicts]),
-        "rel_offsets": _offsets([len(d["relations"]) for d in dicts]),
-        "boxes": np.fromiter(
-            chain.from_iterable(a["bbox"] for a in anns), dtype=np.float64, count=4 * len(anns)
-        ).reshape(-1, 4),
-        "category_id": np.array([a["category_id"] for a in anns], dtype=np.int64),
-        "subject": np.array([r["subject"] for r in rels], dtype=np.int64),
-        "object": np.array([r["object"] for r in rels], dtype=np.int64),
-    }
-    for g in _GROUPS:
-        out[g] = _csr([r[g] for r in rels])
-    if dicts and "invisible_category_ids" in dicts[0]:
-        out["invisible_category_ids"] = _csr([d["invisible_category_ids"] for d in dicts])
-    return out
+    builder = ColumnarBuilder()
+    builder.add_frames(dicts)
+    return builder.build()
 
 
 def decode_frames(enc: Dict[str, Any]) -> List[Dict[str, Any]]:

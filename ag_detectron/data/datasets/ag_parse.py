@@ -12,20 +12,26 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from detectron2.structures import BoxMode
 
 from ag_detectron.errors import DatasetFormatError
 
 from . import ag_categories as C
+from .ag_columnar import ColumnarBuilder
 from .ag_frame_parser import SPLITS as _SPLITS
 from .ag_frame_parser import FrameParser
 from .ag_options import AGLoadOptions
 from .safe_pickle import safe_load
 
-__all__ = ["ANNOTATION_FILES", "annotation_paths", "read_ag_class_maps", "parse_action_genome"]
+__all__ = [
+    "ANNOTATION_FILES",
+    "ParseResult",
+    "annotation_paths",
+    "read_ag_class_maps",
+    "parse_action_genome",
+]
 
 ANNOTATION_FILES = ("person_bbox.pkl", "object_bbox_and_relationship.pkl", "frame_list.txt")
 _KEY_RE = re.compile(r"^([0-9A-Za-z]+)\.mp4/(\d+)\.png$")
@@ -151,16 +157,27 @@ def _sort_keys(keys: List[str], path: str) -> List[Tuple[str, int, str]]:
     return parsed
 
 
+class ParseResult(NamedTuple):
+    """``dicts``: per-frame dicts sorted by (video, frame); ``counts``: what each filter removed;
+    ``encoded``: the columnar encoding of ``dicts`` (:mod:`.ag_columnar`) if requested, else None.
+    """
+
+    dicts: List[Dict[str, Any]]
+    counts: Dict[str, int]
+    encoded: Optional[Dict[str, Any]]
+
+
 def parse_action_genome(
-    root: str, split: str, opts: AGLoadOptions
-) -> Tuple[List[Dict[str, Any]], Dict[str, int]]:
-    """Read, validate and filter the release; returns (per-frame dicts sorted by video and frame,
-    counts).
+    root: str, split: str, opts: AGLoadOptions, encode: bool = False
+) -> ParseResult:
+    """Read, validate and filter the release.
 
     Args:
         root: the AG root (``annotations/`` and ``frames/`` below it).
         split: "train", "test" or "all".
         opts: resolved loader options.
+        encode: also build the columnar encoding (for the cache), video by video while the
+            video's dicts are still in CPU caches (~3x cheaper than encoding the list afterwards).
     """
     if split not in _SPLITS + ("all",):
         raise DatasetFormatError(
@@ -181,9 +198,31 @@ def parse_action_genome(
     counts = {"frame_keys": len(keys), "other_split": 0, "no_visible_object": 0, "no_person": 0}
     video_split: Dict[str, str] = {}
     video_size: Dict[str, Tuple[int, int]] = {}
-    videos: "OrderedDict[str, List[Dict[str, Any]]]" = OrderedDict()
-    pending_size: List[Dict[str, Any]] = []
+    counts["short_video_frames"] = counts["short_videos"] = counts["videos"] = 0
+    dicts: List[Dict[str, Any]] = []
+    builder = ColumnarBuilder() if encode else None
+    current: List[Dict[str, Any]] = []  # kept frames of the video being read
+
+    def finish_video() -> None:
+        if not current:  # no kept frame (other split, or every frame filtered out)
+            return
+        if any(rec["height"] is None for rec in current):
+            _fill_sizes([r for r in current if r["height"] is None], video_size, parser)
+        if len(current) < opts.min_frames_per_video:
+            counts["short_videos"] += 1
+            counts["short_video_frames"] += len(current)
+        else:
+            counts["videos"] += 1
+            dicts.extend(current)
+            if builder is not None:
+                builder.add_frames(current)
+        current.clear()
+
+    last_vid = None
     for vid, number, key in keys:
+        if vid != last_vid:
+            finish_video()
+            last_vid = vid
         pbox, size = parser.person(key, persons.pop(key))
         if size is not None:
             video_size.setdefault(vid, size)
@@ -230,22 +269,11 @@ def parse_action_genome(
         }
         if not opts.visible_only:
             record["invisible_category_ids"] = invisible
-        if size is None:
-            pending_size.append(record)
-        videos.setdefault(vid, []).append(record)
-    _fill_sizes(pending_size, video_size, parser)
+        current.append(record)
+    finish_video()
     counts.update(parser.counts)
-    counts["short_video_frames"] = counts["short_videos"] = 0
-    dicts: List[Dict[str, Any]] = []
-    for vid, frames in videos.items():
-        if len(frames) < opts.min_frames_per_video:
-            counts["short_videos"] += 1
-            counts["short_video_frames"] += len(frames)
-            continue
-        dicts.extend(frames)
     counts["frames"] = len(dicts)
-    counts["videos"] = len(videos) - counts["short_videos"]
-    return dicts, counts
+    return ParseResult(dicts, counts, builder.build() if builder is not None else None)
 
 
 def _fill_sizes(
