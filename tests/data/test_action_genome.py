@@ -13,8 +13,8 @@ from ag_detectron.utils.ag_fixtures import make_ag_annotations, object_entry, wr
 REF_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "ag")
 
 
-def _load(root, split, preset="none", **kw):
-    return load_action_genome_with_counts(root, split, preset, use_cache=False, **kw)
+def _load(root, split, filter_preset="none", **kw):
+    return load_action_genome_with_counts(root, split, filter_preset, use_cache=False, **kw)
 
 
 class TestLoadActionGenome(unittest.TestCase):
@@ -221,3 +221,22 @@ class TestRegisteredCatalog(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestConfigOptions(unittest.TestCase):
+    def test_cfg_keys_map_to_loader_options(self):
+        from detectron2.config import get_cfg
+
+        from ag_detectron.config import add_ag_config
+        from ag_detectron.data.datasets import load_options_from_cfg
+
+        cfg = get_cfg()
+        add_ag_config(cfg)
+        cfg.merge_from_list(
+            ["DATASETS.AG.FILTER_PRESET", "sttran", "DATASETS.AG.MIN_FRAMES_PER_VIDEO", "4"]
+        )
+        with tempfile.TemporaryDirectory() as root:
+            p, o = make_ag_annotations()
+            write_ag_root(root, p, o)
+            _, counts = _load(root, "test", **load_options_from_cfg(cfg))
+            self.assertEqual((counts["no_person"], counts["short_videos"]), (1, 1))
