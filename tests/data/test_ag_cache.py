@@ -54,6 +54,8 @@ class TestCache(unittest.TestCase):
         write_ag_root(self.root, self.persons, self.objects)
         after, _ = self._load()
         self.assertEqual(len(after[0]["annotations"]), len(before[0]["annotations"]) + 1)
+        # the stale version was replaced, not kept next to the new one
+        self.assertEqual(len(glob.glob(os.path.join(self.cache, "*.pkl"))), 1)
 
     def test_same_size_new_mtime_invalidated(self):
         self._load()
