@@ -2,11 +2,11 @@
 options.
 
 Cache directory: ``$AG_CACHE`` if set, else ``~/.cache/ag_detectron``. One file per (root, split,
-options), ``<prefix>_<params hash>_<sources hash>.pkl``; when the sources change, the new file replaces
-the old one. Writes go to a temporary file in the same directory and are moved into place with
-``os.replace``, so a crash never leaves a half-written cache file. A cache file is
-valid only while every source file has the recorded size and mtime (nanoseconds) and the loader
-version is unchanged; an unreadable cache file is ignored (with a warning) and rewritten.
+options), ``<prefix>_<params hash>_<sources hash>.pkl``; when the sources change, the new file
+replaces the old one. Writes go to a temporary file in the same directory and are moved into place
+with ``os.replace``, so a crash never leaves a half-written cache file. A cache file is valid only
+while every source file has the recorded size and mtime (nanoseconds) and the loader version is
+unchanged; an unreadable cache file is ignored (with a warning) and rewritten.
 """
 
 from __future__ import annotations
