@@ -13,6 +13,13 @@ init, zero bias), ``freq`` is :class:`~.freq_prior.FrequencyBias` indexed by the
 extra (K+1)-th output is the binary "related" logit (sum of the non-frequency branches), trained
 in sgdet only (``loss_rel_related``) and used by the contrastive losses. ``USE_VISUAL`` /
 ``USE_SPATIAL`` / ``USE_FREQ`` switch branches off for ablations.
+
+``SPATIAL_IN_VISUAL`` (False = the RelDN paper's plain sum): the visual MLP also sees an
+embedding of the 28-d box feature, ``vis_g(cat(s, u, o, e(spt)))`` with ``e = 28 → H → H``
+(LeakyReLU after each layer), so that appearance and geometry can interact inside one MLP. A
+sum of per-branch logits cannot represent an interaction such as "looking_at iff the head faces
+the side the object is on" (subject appearance × relative position); this is the role of the
+union-box masks of Motifs / STTran.
 """
 
 import logging
@@ -83,6 +90,11 @@ class RelDNHead(nn.Module):
         contrastive: bool = False,
         contrastive_weights: Sequence[float] = (1.0, 0.5, 0.1),
         contrastive_margins: Sequence[float] = (0.2, 0.2, 0.2),
+        spatial_in_visual: bool = False,
+        spatial_embed_dim: int = 64,
+        zero_init_logits: bool = False,
+        feature_norm: bool = False,
+        freeze_branch_heads: bool = False,
     ):
         """
         Args:
@@ -98,6 +110,15 @@ class RelDNHead(nn.Module):
             freq_soft: use ``class_probs`` of entities with the soft frequency form when present.
             contrastive / contrastive_weights / contrastive_margins: graphical contrastive losses
                 (sgdet training only), λ1..λ3 and α1..α3.
+            spatial_in_visual: concatenate an embedding of the 28-d box feature to the visual
+                MLP input (needs ``pair_features``).
+            spatial_embed_dim: width H of that embedding (28 → H → H).
+            zero_init_logits: zero the last layer of every logit branch, so that training starts
+                from the frequency prior with no large early gradients into the branch heads.
+            feature_norm: LayerNorm (no affine) on the subject / object / union features before
+                the logit branches (the box-head features have row norms ~10–20).
+            freeze_branch_heads: keep the S/O/union branch heads (copies of the detector's box
+                head) fixed; only the logit branches and the frequency table train.
         """
         super().__init__()
         if pair_features is None and spatial_hidden_dim is None and freq_bias is None:
@@ -107,16 +128,40 @@ class RelDNHead(nn.Module):
         self.num_predicates = sum(self.group_sizes)
         out = self.num_predicates + 1  # + "related"
         self.pair_features = pair_features
+        self.spatial_embed: Optional[nn.Module] = None
         if pair_features is not None:
             d = pair_features.out_dim
-            self.visual = mlp([3 * d, 3 * d // 2, d, out])
+            e = 0
+            if spatial_in_visual:
+                e = spatial_embed_dim
+                self.spatial_embed = nn.Sequential(
+                    mlp([SPATIAL_FEATURE_DIM, e, e]), nn.LeakyReLU(0.1)
+                )
+            self.visual = mlp([3 * d + e, 3 * d // 2, d, out])
             self.subject_logits = mlp([d, out])
             self.object_logits = mlp([d, out])
+        self.feature_norm = (
+            nn.LayerNorm(pair_features.out_dim, elementwise_affine=False)
+            if feature_norm and pair_features is not None
+            else None
+        )
         self.spatial = (
             mlp([SPATIAL_FEATURE_DIM, spatial_hidden_dim, spatial_hidden_dim, out])
             if spatial_hidden_dim is not None
             else None
         )
+        if freeze_branch_heads and pair_features is not None:
+            for p in pair_features.parameters():
+                p.requires_grad_(False)
+        if zero_init_logits:
+            for branch in (
+                getattr(self, "visual", None),
+                getattr(self, "subject_logits", None),
+                getattr(self, "object_logits", None),
+                self.spatial,
+            ):
+                if branch is not None:
+                    nn.init.zeros_(branch[-1].weight)
         self.freq_bias = freq_bias
         self.num_object_classes = num_object_classes
         self.mode = mode
@@ -153,6 +198,11 @@ class RelDNHead(nn.Module):
             "contrastive": r.RELDN.CONTRASTIVE_LOSS,
             "contrastive_weights": tuple(r.RELDN.CONTRASTIVE_WEIGHTS),
             "contrastive_margins": tuple(r.RELDN.CONTRASTIVE_MARGINS),
+            "spatial_in_visual": r.RELDN.SPATIAL_IN_VISUAL,
+            "spatial_embed_dim": r.RELDN.SPATIAL_EMBED_DIM,
+            "zero_init_logits": r.RELDN.ZERO_INIT_LOGITS,
+            "feature_norm": r.RELDN.FEATURE_NORM,
+            "freeze_branch_heads": r.RELDN.FREEZE_BRANCH_HEADS,
         }
 
     @property
@@ -179,14 +229,8 @@ class RelDNHead(nn.Module):
     ) -> torch.Tensor:
         """(sum P_i, K + 1) logits: K predicates (group-major) then "related"."""
         parts = []
-        if self.pair_features is not None:
-            s, o, u = self.pair_features(features, [e.pred_boxes for e in entities], pairs)
-            parts += [
-                self.visual(torch.cat([s, u, o], dim=1)),
-                self.subject_logits(s),
-                self.object_logits(o),
-            ]
-        if self.spatial is not None:
+        spt = None
+        if self.spatial is not None or self.spatial_embed is not None:
             spt = torch.cat(
                 [
                     spatial_features(
@@ -196,6 +240,19 @@ class RelDNHead(nn.Module):
                 ],
                 dim=0,
             )
+        if self.pair_features is not None:
+            s, o, u = self.pair_features(features, [e.pred_boxes for e in entities], pairs)
+            if self.feature_norm is not None:
+                s, o, u = self.feature_norm(s), self.feature_norm(o), self.feature_norm(u)
+            vis_in = [s, u, o]
+            if self.spatial_embed is not None:
+                vis_in.append(self.spatial_embed(spt))
+            parts += [
+                self.visual(torch.cat(vis_in, dim=1)),
+                self.subject_logits(s),
+                self.object_logits(o),
+            ]
+        if self.spatial is not None:
             parts.append(self.spatial(spt))
         if self.freq_bias is not None:
             freq = self._frequency_logits(entities, pairs)
