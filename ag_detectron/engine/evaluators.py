@@ -39,6 +39,8 @@ def is_scene_graph_config(cfg: CfgNode) -> bool:
 
 def _coco_evaluator(cfg: CfgNode, dataset_name: str, output_dir: str) -> COCOEvaluator:
     # use_fast_impl=False: the compiled detectron2._C COCOeval is not available in this install.
+    # allow_cached_coco=False: the COCO-format ground truth is rebuilt from the dataset dicts each time
+    # (cheap), so a regenerated dataset never meets a stale cache in output_dir.
     return COCOEvaluator(
         dataset_name,
         tasks=("bbox",),
@@ -46,6 +48,7 @@ def _coco_evaluator(cfg: CfgNode, dataset_name: str, output_dir: str) -> COCOEva
         output_dir=output_dir,
         max_dets_per_image=cfg.TEST.DETECTIONS_PER_IMAGE,
         use_fast_impl=False,
+        allow_cached_coco=False,
     )
 
 

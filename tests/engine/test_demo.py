@@ -21,8 +21,10 @@ class TestDemo(unittest.TestCase):
         demo = _load_demo()
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out")
+            # --num-procs 1: spawned workers cannot re-import a module loaded from a file path; the
+            # multi-process Trainer path is covered by test_multiprocess.py.
             argv = ["--output", out, "--data", os.path.join(tmp, "ag_synth"), "--videos", "3",
-                    "--det-iters", "2", "--rel-iters", "2", "--num-vis", "1"]
+                    "--det-iters", "2", "--rel-iters", "2", "--num-vis", "1", "--num-procs", "1"]
             summary = demo.main(argv)
             results = summary["results"]
             expected = {"detector"} | {f"{m}_{mode}" for m in ("reldn", "freq") for mode in demo.MODES}
