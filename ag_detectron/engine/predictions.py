@@ -15,13 +15,16 @@ Record schema (one per frame; ``docs/predict.md``)::
 
 Spatial predicates describe where the object is relative to the person (AG convention).
 """
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 
 from ..data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+from ..utils.visualization import draw_scene_graph, scene_graph_from_record
 
-__all__ = ["scene_graph_record", "detection_record", "top_predicates", "draw_predictions"]
+__all__ = ["scene_graph_record", "detection_record", "draw_predictions"]
 
 _GROUPS = (("attention", 0, 3), ("spatial", 3, 9), ("contacting", 9, 26))
 
@@ -65,66 +68,28 @@ def scene_graph_record(
     return record
 
 
-def top_predicates(relation: Dict[str, Any], threshold: float = 0.5) -> List[str]:
-    """Predicates to show for one relation: the attention argmax, then spatial/contacting above ``threshold``
-    (at least the best of each group)."""
-    shown = []
-    for name, _, _ in _GROUPS:
-        probs = relation[name]
-        best = max(probs, key=probs.get)
-        keep = [k for k, v in sorted(probs.items(), key=lambda kv: -kv[1]) if v >= threshold]
-        if name == "attention" or not keep:
-            keep = [best]
-        shown += keep
-    return shown
-
-
 def draw_predictions(
     image_path: str,
     record: Dict[str, Any],
     out_path: str,
     score_thresh: float = 0.5,
-    scale: int = 3,
     image: Optional[np.ndarray] = None,
 ) -> str:
-    """Draw boxes, classes and the person → object predicates of ``record`` onto the frame (PNG).
+    """Draw the boxes, classes and person → object predicates of ``record`` next to the frame (PNG),
+    with the shared renderer of :mod:`ag_detectron.utils.visualization`.
 
     Args:
         image_path: the frame (read with PIL) unless ``image`` (H, W, 3 RGB uint8) is given.
         record: a :func:`scene_graph_record`.
         out_path: PNG to write.
-        score_thresh: objects below it are not drawn (their relations neither).
-        scale: upscaling factor of the drawing (small synthetic frames are 320x180).
+        score_thresh: objects below it are not drawn (their relations neither); spatial and
+            contacting predicates below it are not listed (the best of each group always is).
     """
-    from PIL import Image, ImageDraw
-
-    img = Image.fromarray(image) if image is not None else Image.open(image_path).convert("RGB")
-    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    draw = ImageDraw.Draw(img)
-    palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-               (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40)]
-    shown = {o["id"] for o in record["objects"] if o["score"] >= score_thresh}
-    for o in record["objects"]:
-        if o["id"] not in shown:
-            continue
-        color = palette[o["id"] % len(palette)]
-        x1, y1, x2, y2 = [v * scale for v in o["box"]]
-        draw.rectangle([x1, y1, x2, y2], outline=color, width=2)
-        label = f"{o['id']}:{o['class']} {o['score']:.2f}"
-        tw = draw.textlength(label)
-        draw.rectangle([x1, y1 - 12, x1 + tw + 4, y1], fill=color)
-        draw.text((x1 + 2, y1 - 12), label, fill=(255, 255, 255))
-    # Relation list in the top-left corner: "person(0) -> chair(2): looking_at, beneath, sitting_on".
-    names = {o["id"]: o["class"] for o in record["objects"]}
-    y = 4
-    for r in record["relations"]:
-        if r["subject"] not in shown or r["object"] not in shown:
-            continue
-        text = (f"{names[r['subject']]}({r['subject']}) -> {names[r['object']]}({r['object']}): "
-                + ", ".join(top_predicates(r, score_thresh)))
-        tw = draw.textlength(text)
-        draw.rectangle([2, y - 1, 6 + tw, y + 11], fill=(0, 0, 0))
-        draw.text((4, y), text, fill=palette[r["object"] % len(palette)])
-        y += 13
-    img.save(out_path)
+    rgb = image if image is not None else np.asarray(Image.open(image_path).convert("RGB"))
+    graph = scene_graph_from_record(record, score_thresh=score_thresh, predicate_thresh=score_thresh)
+    fig = draw_scene_graph(rgb, graph, title=record["frame"])
+    try:
+        fig.savefig(out_path)
+    finally:
+        plt.close(fig)
     return out_path

@@ -23,6 +23,7 @@ __all__ = [
     "SceneGraph",
     "scene_graph_from_dataset_dict",
     "scene_graph_from_model_output",
+    "scene_graph_from_record",
     "draw_scene_graph",
     "relation_timeline",
     "figure_to_array",
@@ -74,9 +75,68 @@ def scene_graph_from_model_output(
     classes = _np(inst.pred_classes).astype(int)
     scores = _np(inst.scores) if inst.has("scores") else np.ones(len(classes))
     pairs = _np(rel.pair_idx).astype(int).reshape(-1, 2)
-    groups = metadata.predicate_groups
     names = metadata.predicate_classes
-    group_scores = {g: _np(rel.get(f"{g}_scores")).reshape(len(pairs), -1) for g in _GROUPS}
+    return _select_graph(
+        boxes=boxes,
+        labels=[metadata.thing_classes[c] for c in classes],
+        scores=scores,
+        pairs=pairs,
+        group_scores={g: _np(rel.get(f"{g}_scores")).reshape(len(pairs), -1) for g in _GROUPS},
+        group_names={g: names[a:b] for g, (a, b) in metadata.predicate_groups.items()},
+        score_thresh=score_thresh,
+        predicate_thresh=predicate_thresh,
+        max_pairs=max_pairs,
+    )
+
+
+def scene_graph_from_record(
+    record: Mapping[str, Any],
+    score_thresh: float = 0.5,
+    predicate_thresh: float = 0.5,
+    max_pairs: int = 10,
+) -> SceneGraph:
+    """Predicted graph from a JSON prediction record (``ag_detectron.engine.predictions`` schema:
+    ``objects`` with id/class/score/box, ``relations`` with per-group ``{predicate: probability}``);
+    selection as :func:`scene_graph_from_model_output`.
+    """
+    objects = sorted(record["objects"], key=lambda o: o["id"])
+    index = {o["id"]: k for k, o in enumerate(objects)}
+    rels = record["relations"]
+    group_names = {g: list(rels[0][g]) if rels else [] for g in _GROUPS}
+    return _select_graph(
+        boxes=np.asarray([o["box"] for o in objects], dtype=float).reshape(-1, 4),
+        labels=[o["class"] for o in objects],
+        scores=np.asarray([o["score"] for o in objects], dtype=float),
+        pairs=np.asarray(
+            [(index[r["subject"]], index[r["object"]]) for r in rels], dtype=int
+        ).reshape(-1, 2),
+        group_scores={
+            g: np.asarray([[r[g][n] for n in group_names[g]] for r in rels], dtype=float).reshape(
+                len(rels), len(group_names[g])
+            )
+            for g in _GROUPS
+        },
+        group_names=group_names,
+        score_thresh=score_thresh,
+        predicate_thresh=predicate_thresh,
+        max_pairs=max_pairs,
+    )
+
+
+def _select_graph(
+    boxes: np.ndarray,
+    labels: Sequence[str],
+    scores: np.ndarray,
+    pairs: np.ndarray,
+    group_scores: Mapping[str, np.ndarray],
+    group_names: Mapping[str, Sequence[str]],
+    score_thresh: float,
+    predicate_thresh: float,
+    max_pairs: int,
+) -> SceneGraph:
+    """Keep pairs of confident boxes (best ``max_pairs`` by their strongest predicate) and, per
+    group, the attention argmax / the spatial and contacting predicates >= ``predicate_thresh``
+    (at least the best one). ``group_scores[g]`` is (P, K_g); boxes are re-numbered densely."""
     keep = [
         i
         for i, (s, o) in enumerate(pairs)
@@ -90,7 +150,6 @@ def scene_graph_from_model_output(
     for i in keep:
         entry = {}
         for g in _GROUPS:
-            start = groups[g][0]
             sc = group_scores[g][i]
             idx = (
                 [int(np.argmax(sc))]
@@ -99,11 +158,11 @@ def scene_graph_from_model_output(
             )
             if not idx:
                 idx = [int(np.argmax(sc))]
-            entry[g] = [(names[start + k], float(sc[k])) for k in idx]
+            entry[g] = [(group_names[g][k], float(sc[k])) for k in idx]
         preds.append(entry)
     return SceneGraph(
         boxes=boxes[used].reshape(-1, 4),
-        labels=[metadata.thing_classes[c] for c in classes[used]],
+        labels=[labels[c] for c in used],
         scores=scores[used],
         pairs=[(remap[int(pairs[i][0])], remap[int(pairs[i][1])]) for i in keep],
         predicates=preds,

@@ -17,6 +17,7 @@ from ag_detectron.utils.visualization import (
     relation_timeline,
     scene_graph_from_dataset_dict,
     scene_graph_from_model_output,
+    scene_graph_from_record,
 )
 
 META = SimpleNamespace(thing_classes=list(C.OBJECT_CLASSES), **ag_predicate_metadata(26))
@@ -60,9 +61,8 @@ class TestVisualization(unittest.TestCase):
         rel.contacting_scores = torch.zeros(2, 17)
         rel.contacting_scores[0, 10] = 0.9
         rel.contacting_scores[0, 5] = 0.6
-        g = scene_graph_from_model_output(
-            {"instances": inst, "relations": rel}, META, score_thresh=0.5
-        )
+        output = {"instances": inst, "relations": rel}
+        g = scene_graph_from_model_output(output, META, score_thresh=0.5)
         # the low-scoring book and its pair are dropped
         self.assertEqual(g["labels"], ["person", "chair"])
         self.assertEqual(g["pairs"], [(0, 1)])
@@ -70,6 +70,18 @@ class TestVisualization(unittest.TestCase):
         self.assertEqual([n for n, _ in g["predicates"][0]["spatial"]], ["beneath"])
         self.assertEqual([n for n, _ in g["predicates"][0]["contacting"]], ["sittingon", "holding"])
         figure_to_array(draw_scene_graph(np.zeros((180, 320, 3), np.uint8), g))
+        # the JSON prediction record of the same output selects the same graph
+        from ag_detectron.engine.predictions import scene_graph_record
+
+        from_record = scene_graph_from_record(scene_graph_record(output, frame="f"), 0.5, 0.5)
+        self.assertEqual(from_record["labels"], g["labels"])
+        self.assertEqual(from_record["pairs"], g["pairs"])
+        for ours, theirs in zip(from_record["predicates"], g["predicates"]):
+            for group in ("attention", "spatial", "contacting"):
+                self.assertEqual([n for n, _ in ours[group]], [n for n, _ in theirs[group]])
+                np.testing.assert_allclose(
+                    [v for _, v in ours[group]], [v for _, v in theirs[group]], atol=1e-4
+                )
 
     def test_timeline(self):
         dicts = [d for d in self._gt() if d["video_id"] == "001YG"]
