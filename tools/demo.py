@@ -74,6 +74,20 @@ def _digest(*parts: Any) -> str:
     return h.hexdigest()[:16]
 
 
+# Namespaces a plain detector never reads: adding or changing their keys (e.g. a new relation-head
+# option) must not invalidate a trained detector stage.
+_NON_DETECTOR_NAMESPACES = (("MODEL", "ROI_RELATION_HEAD"), ("TEST", "RELATION"), ("TEST", "CHARADES"))
+
+
+def _detector_cfg_dump(cfg: CfgNode) -> str:
+    """``cfg.dump()`` without the namespaces in ``_NON_DETECTOR_NAMESPACES``."""
+    view = cfg.clone()
+    view.defrost()
+    for parent, child in _NON_DETECTOR_NAMESPACES:
+        view[parent].pop(child, None)
+    return view.dump()
+
+
 class StageCache:
     """``output/demo/stages.json``: stage name → key of the inputs its outputs were made from."""
 
@@ -227,7 +241,7 @@ def stage_detector(args, cache: StageCache, data_key: str) -> str:
     _iters(overrides, args.det_iters)
     cfg = load_cfg(CONFIGS["detector"], overrides)
     weights = os.path.join(out, "model_final.pth")
-    key = _digest("detector", data_key, ("file", os.path.join(REPO, CONFIGS["detector"])), cfg.dump())
+    key = _digest("detector", data_key, ("file", os.path.join(REPO, CONFIGS["detector"])), _detector_cfg_dump(cfg))
     if cache.valid("detector", key, [weights]):
         logger.info(f"  reusing {weights}")
     else:
