@@ -10,6 +10,7 @@ __all__ = [
     "add_relation_head_config",
     "add_relation_eval_config",
     "add_charades_eval_config",
+    "add_solver_config",
 ]
 
 
@@ -100,8 +101,8 @@ def add_relation_head_config(cfg: CN) -> None:
     # geometry interact (attention = head facing x object side). False = RelDN paper (plain sum).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_IN_VISUAL = False
     _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_EMBED_DIM = 64
-    # Zero-init the last layer of the vis/sbj/obj/spt logit branches (start from the frequency
-    # prior). False = RelDN (Xavier): large early gradients kill the ReLUs of the S/O branch heads.
+    # Zero-init the last layer of the vis/sbj/obj/spt logit branches (training starts from the
+    # frequency prior). False = RelDN (Xavier). No gain on the synthetic world (docs/model.md).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.ZERO_INIT_LOGITS = False
     # LayerNorm (no affine) on the S/O/union features before the logit branches.
     _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_NORM = False
@@ -135,9 +136,19 @@ def add_charades_eval_config(cfg: CN) -> None:
     _C.TEST.CHARADES.AGGREGATION = "max"
 
 
+def add_solver_config(cfg: CN) -> None:
+    """``SOLVER.OPTIMIZER``: which optimizer ``Trainer.build_optimizer`` creates (docs/engine.md)."""
+    _C = cfg
+    # "SGD" (Detectron2's default: momentum SOLVER.MOMENTUM, nesterov SOLVER.NESTEROV) or "ADAMW"
+    # (torch.optim.AdamW, betas (0.9, 0.999)). Both use SOLVER.BASE_LR, the weight-decay keys
+    # (SOLVER.WEIGHT_DECAY, WEIGHT_DECAY_NORM, ...) and SOLVER.CLIP_GRADIENTS.
+    _C.SOLVER.OPTIMIZER = "SGD"
+
+
 def add_ag_config(cfg: CN) -> None:
     """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
     add_ag_dataset_config(cfg)
     add_relation_head_config(cfg)
     add_relation_eval_config(cfg)
     add_charades_eval_config(cfg)
+    add_solver_config(cfg)

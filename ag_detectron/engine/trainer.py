@@ -10,10 +10,14 @@ Differences from ``DefaultTrainer`` (nothing else is overridden):
 - Multi-process training on CPU (gloo): ``DistributedDataParallel`` of a CPU module must get
   ``device_ids=None`` (Detectron2 passes ``[local_rank]``, which only CUDA modules accept), and
   ``find_unused_parameters=True`` because a scene-graph model leaves mode-specific branches unused.
+- ``build_optimizer`` honours ``SOLVER.OPTIMIZER``: "SGD" (Detectron2's optimizer, unchanged) or
+  "ADAMW" (``torch.optim.AdamW`` on the same parameter groups, with the same gradient clipping).
 """
 import logging
 import weakref
 from typing import List
+
+import torch
 
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import CfgNode
@@ -24,6 +28,7 @@ from detectron2.data import (
 )
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase
 from detectron2.engine.defaults import create_ddp_model
+from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
@@ -77,6 +82,25 @@ class Trainer(DefaultTrainer):
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
         self.register_hooks(self.build_hooks())
+
+    @classmethod
+    def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Optimizer:
+        """The optimizer named by ``SOLVER.OPTIMIZER`` ("SGD" or "ADAMW"); ``ConfigError`` otherwise."""
+        name = str(cfg.SOLVER.OPTIMIZER).upper()
+        if name == "SGD":
+            return DefaultTrainer.build_optimizer(cfg, model)
+        if name != "ADAMW":
+            raise ConfigError(f"SOLVER.OPTIMIZER: expected 'SGD' or 'ADAMW', got {cfg.SOLVER.OPTIMIZER!r}")
+        params = get_default_optimizer_params(
+            model,
+            base_lr=cfg.SOLVER.BASE_LR,
+            weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM,
+            bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
+            weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS,
+        )
+        return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(
+            params, lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY
+        )
 
     @classmethod
     def build_train_loader(cls, cfg: CfgNode):
