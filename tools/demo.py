@@ -47,7 +47,7 @@ logger = logging.getLogger("ag_detectron.demo")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
-    "detector": "configs/Synthetic/faster_rcnn_R_50n_FPN_synth.yaml",
+    "detector": "configs/Synthetic/faster_rcnn_R_50n_FPN_adamw_synth.yaml",
     "reldn": "configs/Synthetic/reldn_R_50n_FPN_{mode}_synth.yaml",
     "freq": "configs/Synthetic/freq_prior_R_50n_FPN_{mode}_synth.yaml",
 }
