@@ -19,6 +19,7 @@ import numpy as np
 
 from ag_detectron.evaluation.relation_inputs import FrameGroundTruth, FramePrediction, pack_frames
 from ag_detectron.evaluation.relation_metrics import CONSTRAINTS, evaluate_constraint
+from ag_detectron.utils.machine import cpu_name
 
 
 def make_case(
@@ -70,15 +71,6 @@ def make_case(
     return gts, preds
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def _boxes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -160,7 +152,7 @@ def main() -> None:
         help="also time ActionGenomeRelationEvaluator.evaluate()",
     )
     args = parser.parse_args()
-    print(f"machine: {_cpu_name()}, python {platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {cpu_name()}, python {platform.python_version()}, numpy {np.__version__}")
     modes = ("predcls", "sgdet") if args.mode == "both" else (args.mode,)
     for mode in modes:
         gts, preds = make_case(args.frames, mode)

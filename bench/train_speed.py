@@ -19,7 +19,6 @@ Prints a table and ``--json`` writes the numbers (median seconds per iteration o
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from typing import Dict, List
@@ -37,6 +36,7 @@ import ag_detectron.modeling  # noqa: F401  (registration)
 from ag_detectron.config import add_ag_config
 from ag_detectron.data.datasets import register_action_genome
 from ag_detectron.engine import build_ag_mapper
+from ag_detectron.utils.machine import cpu_name
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DET_CONFIG = "configs/Synthetic/faster_rcnn_R_50n_FPN_synth.yaml"
@@ -52,15 +52,6 @@ def load_cfg(path: str, opts: List) -> CfgNode:
     return cfg
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def train_step(model, optimizer, batch) -> None:
