@@ -7,7 +7,7 @@ import torch
 
 from ag_detectron.errors import ConfigError
 
-from .freq_prior import build_frequency_table
+from .freq_prior import FrequencyBias, build_frequency_table
 from .inference import group_probabilities
 from .losses import LOSS_TYPES, attention_loss, multilabel_loss
 from .sampling import PairTargets
@@ -79,3 +79,14 @@ def predicate_probabilities(
 def gather_object_classes(entities: List, pairs: List[torch.Tensor]) -> torch.Tensor:
     """(sum P_i,) long predicted class of each pair's object."""
     return torch.cat([e.pred_classes[p[:, 1]] for e, p in zip(entities, pairs)], dim=0)
+
+
+def pair_frequency_logits(
+    freq_bias: FrequencyBias, entities: List, pairs: List[torch.Tensor], soft: bool
+) -> torch.Tensor:
+    """(sum P_i, K) frequency-table logits of each pair's object: the row of its predicted class, or
+    with ``soft`` and ``class_probs`` on every image the expectation ``dist @ table``."""
+    if soft and all(e.has("class_probs") for e in entities):
+        probs = torch.cat([e.class_probs[p[:, 1]] for e, p in zip(entities, pairs)], dim=0)
+        return freq_bias.forward_soft(probs)
+    return freq_bias(gather_object_classes(entities, pairs))

@@ -18,10 +18,10 @@ from torch import nn
 
 from .build import ROI_RELATION_HEAD_REGISTRY
 from .common import (
-    gather_object_classes,
     groups_from_config,
     initial_frequency_table,
     loss_type_from_config,
+    pair_frequency_logits,
     predicate_losses,
 )
 from .freq_prior import FrequencyBias
@@ -84,10 +84,7 @@ class FrequencyPriorHead(nn.Module):
 
     def logits(self, entities: List[Instances], pairs: List[torch.Tensor]) -> torch.Tensor:
         """(sum P_i, K) table logits of each pair's object class (or class distribution)."""
-        if self.freq_soft and all(e.has("class_probs") for e in entities):
-            probs = torch.cat([e.class_probs[p[:, 1]] for e, p in zip(entities, pairs)], dim=0)
-            return self.freq_bias.forward_soft(probs)
-        return self.freq_bias(gather_object_classes(entities, pairs))
+        return pair_frequency_logits(self.freq_bias, entities, pairs, self.freq_soft)
 
     def forward(
         self,

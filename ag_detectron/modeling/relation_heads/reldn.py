@@ -35,10 +35,10 @@ from ag_detectron.errors import ConfigError
 
 from .build import ROI_RELATION_HEAD_REGISTRY
 from .common import (
-    gather_object_classes,
     groups_from_config,
     initial_frequency_table,
     loss_type_from_config,
+    pair_frequency_logits,
     predicate_losses,
     predicate_probabilities,
 )
@@ -255,20 +255,12 @@ class RelDNHead(nn.Module):
         if self.spatial is not None:
             parts.append(self.spatial(spt))
         if self.freq_bias is not None:
-            freq = self._frequency_logits(entities, pairs)
+            freq = pair_frequency_logits(self.freq_bias, entities, pairs, self.freq_soft)
             parts.append(torch.cat([freq, freq.new_zeros(len(freq), 1)], dim=1))
         total = parts[0]
         for p in parts[1:]:
             total = total + p
         return total
-
-    def _frequency_logits(
-        self, entities: List[Instances], pairs: List[torch.Tensor]
-    ) -> torch.Tensor:
-        if self.freq_soft and all(e.has("class_probs") for e in entities):
-            probs = torch.cat([e.class_probs[p[:, 1]] for e, p in zip(entities, pairs)], dim=0)
-            return self.freq_bias.forward_soft(probs)
-        return self.freq_bias(gather_object_classes(entities, pairs))
 
     def forward(
         self,
