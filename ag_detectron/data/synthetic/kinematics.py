@@ -148,6 +148,11 @@ def _lying(x: float, surface_y: float, d: int) -> np.ndarray:
     return j
 
 
+def _box_centred_at(cx: float, cy: float, w: float, h: float) -> Box:
+    """``(x1, y1, x2, y2)`` of a ``w × h`` box centred at ``(cx, cy)`` (an object held in the hand)."""
+    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
 def _nearest_point(box: Box, p: Tuple[float, float]) -> Tuple[float, float]:
     x1, y1, x2, y2 = box
     return (min(max(p[0], x1 + 1), x2 - 1), min(max(p[1], y1 + 1), y2 - 1))
@@ -257,12 +262,7 @@ def object_placements(video: Video, t: float, pose: Optional[PersonPose]) -> Lis
                     cx, cy = pose.joints[10]
                     if h.pos == "up":
                         cy -= obj.h / 2 - 2
-                    box, z_over = (
-                        cx - obj.w / 2,
-                        cy - obj.h / 2,
-                        cx + obj.w / 2,
-                        cy + obj.h / 2,
-                    ), True
+                    box, z_over = _box_centred_at(cx, cy, obj.w, obj.h), True
                 elif h.obj == idx and h.kind == "wear":
                     j = pose.joints
                     if obj.name == "shoe":
@@ -289,12 +289,7 @@ def object_placements(video: Video, t: float, pose: Optional[PersonPose]) -> Lis
                     z_over = True
                 elif h.tool == idx and h.kind == "wipe":
                     cx, cy = pose.joints[10]
-                    box, z_over = (
-                        cx - obj.w / 2,
-                        cy - obj.h / 2,
-                        cx + obj.w / 2,
-                        cy + obj.h / 2,
-                    ), True
+                    box, z_over = _box_centred_at(cx, cy, obj.w, obj.h), True
                 elif h.obj == idx and h.kind == "twist":
                     variant = "twisted"
         elif box is not None and pose is None:
