@@ -4,7 +4,9 @@ The dataset is the data owner's release-format fixture (``ag_detectron.utils.ag_
 4 test frames of 480x270 noise images) written under a temporary root and registered with the real
 loader, so train/eval run through exactly the code paths of a real dataset.
 """
+import importlib.util
 import os
+from types import ModuleType
 from typing import Dict, Sequence, Tuple
 
 from detectron2.config import CfgNode, get_cfg
@@ -14,9 +16,18 @@ from ..config import add_ag_config
 from ..data.datasets import register_action_genome
 from ..modeling.relation_heads.freq_prior import compute_predicate_counts, save_predicate_counts
 
-__all__ = ["CONFIG_DIR", "register_tiny_ag", "tiny_config", "write_tiny_stats"]
+__all__ = ["CONFIG_DIR", "TOOLS_DIR", "load_tool", "register_tiny_ag", "tiny_config", "write_tiny_stats"]
 
 CONFIG_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "configs"))
+TOOLS_DIR = os.path.join(os.path.dirname(CONFIG_DIR), "tools")
+
+
+def load_tool(name: str) -> ModuleType:
+    """Import ``tools/<name>.py`` (a script, not a package module) as module ``ag_tool_<name>``."""
+    spec = importlib.util.spec_from_file_location(f"ag_tool_{name}", os.path.join(TOOLS_DIR, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def register_tiny_ag(root: str, prefix: str) -> Tuple[str, str]:

@@ -1,24 +1,15 @@
 """tools/demo.py end to end at a tiny size: every stage runs, the table is complete, stages are reused."""
-import importlib.util
 import json
 import os
 import tempfile
 import unittest
 
-from ag_detectron.engine.testing import CONFIG_DIR
-
-
-def _load_demo():
-    path = os.path.join(os.path.dirname(CONFIG_DIR), "tools", "demo.py")
-    spec = importlib.util.spec_from_file_location("ag_demo", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ag_detectron.engine.testing import load_tool
 
 
 class TestDemo(unittest.TestCase):
     def test_tiny_demo_and_reuse(self):
-        demo = _load_demo()
+        demo = load_tool("demo")
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out")
             # --num-procs 1: spawned workers cannot re-import a module loaded from a file path; the

@@ -1,5 +1,4 @@
 """tools/predict.py on a folder of frames and on a video: JSON schema, drawings, bad frames."""
-import importlib.util
 import json
 import os
 import tempfile
@@ -12,19 +11,11 @@ from detectron2.modeling import build_model
 from PIL import Image
 
 from ag_detectron.data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
-from ag_detectron.engine.testing import CONFIG_DIR, tiny_config
+from ag_detectron.engine.testing import CONFIG_DIR, load_tool, tiny_config
 from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
 from ag_detectron.errors import DatasetFormatError
 
 CONFIG = "quick_schedules/reldn_synth_sgdet_instant_test.yaml"
-
-
-def _load_predict():
-    path = os.path.join(os.path.dirname(CONFIG_DIR), "tools", "predict.py")
-    spec = importlib.util.spec_from_file_location("ag_predict", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class TestPredict(unittest.TestCase):
@@ -52,7 +43,7 @@ class TestPredict(unittest.TestCase):
         cls.images = [rng.integers(0, 255, (90, 160, 3), dtype=np.uint8) for _ in range(3)]
         for i, im in enumerate(cls.images):
             Image.fromarray(im).save(os.path.join(cls.frames, f"{i + 1:06d}.png"))
-        cls.predict = _load_predict()
+        cls.predict = load_tool("predict")
 
     @classmethod
     def tearDownClass(cls):

@@ -1,5 +1,4 @@
 """End to end through ``tools/train_net.py``: train a few iterations, resume, evaluate (tiny fixture)."""
-import importlib.util
 import json
 import os
 import tempfile
@@ -7,16 +6,8 @@ import unittest
 
 from detectron2.engine import default_argument_parser
 
-from ag_detectron.engine.testing import CONFIG_DIR, register_tiny_ag, write_tiny_stats
+from ag_detectron.engine.testing import CONFIG_DIR, load_tool, register_tiny_ag, write_tiny_stats
 
-TOOLS_DIR = os.path.join(os.path.dirname(CONFIG_DIR), "tools")
-
-
-def _load_train_net():
-    spec = importlib.util.spec_from_file_location("ag_train_net", os.path.join(TOOLS_DIR, "train_net.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class TestTrainNet(unittest.TestCase):
@@ -26,7 +17,7 @@ class TestTrainNet(unittest.TestCase):
         cls.root = cls._tmp.name
         cls.train, cls.test = register_tiny_ag(os.path.join(cls.root, "data"), "engine_e2e")
         cls.stats = write_tiny_stats(os.path.join(cls.root, "stats.json"), [cls.train])
-        cls.train_net = _load_train_net()
+        cls.train_net = load_tool("train_net")
 
     @classmethod
     def tearDownClass(cls):
