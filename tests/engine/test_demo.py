@@ -18,9 +18,13 @@ class TestDemo(unittest.TestCase):
                     "--det-iters", "2", "--rel-iters", "2", "--num-vis", "1", "--num-procs", "1"]
             summary = demo.main(argv)
             results = summary["results"]
-            expected = {"detector"} | {f"{m}_{mode}" for m in ("reldn", "freq") for mode in demo.MODES}
+            expected = {"detector", "detector_all_drawn", "detector_ceiling"} | {
+                f"{m}_{mode}" for m in ("reldn", "freq") for mode in demo.MODES}
             self.assertEqual(set(results), expected)
-            self.assertIn("AP50", results["detector"]["results"]["bbox"])
+            for name in ("detector", "detector_all_drawn", "detector_ceiling"):
+                self.assertIn("AP50", results[name]["results"]["bbox"])
+            ceiling = results["detector_ceiling"]["results"]["bbox"]["AP50"]
+            self.assertTrue(0.0 < ceiling <= 100.0, ceiling)
             for mode in demo.MODES:
                 sgg = results[f"reldn_{mode}"]["results"]["sgg"]
                 for key in ("with/R@20", "no/R@50", "ag_paper_image/R@20", "with/mR@20_pooled"):
