@@ -60,6 +60,13 @@ def add_relation_head_config(cfg: CN) -> None:
     # Freeze the detector (backbone, RPN, box head/predictor): eval mode, no grad; only the relation
     # head trains. False: the backbone is also trained by the relation losses (no detector losses).
     _C.MODEL.ROI_RELATION_HEAD.FREEZE_DETECTOR = True
+    # Training only, FREEZE_DETECTOR=True only: remember the frozen backbone's feature maps of each
+    # training image (keyed by a hash of the preprocessed tensor, so flips/resizes are separate
+    # entries) up to this many MiB per process, stored as FEATURE_CACHE_DTYPE ("float16" |
+    # "bfloat16" | "float32"). 0 = off. Pays off on CPUs, where the backbone is most of a relation
+    # iteration (docs/model.md "Feature cache").
+    _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB = 0
+    _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE = "float16"
     # sgcls/sgdet need a trained detector in MODEL.WEIGHTS; True allows a random one (tests only).
     _C.MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR = False
     # When a checkpoint has detector weights but no relation-head weights, initialise the S/O/union

@@ -58,6 +58,7 @@ from ..relation_heads.sampling import (
     unmatched_gt,
 )
 from .detector_ops import classify_boxes, rescale_instances
+from .feature_cache import FeatureCache
 
 __all__ = ["SceneGraphRCNN"]
 
@@ -82,6 +83,7 @@ class SceneGraphRCNN(GeneralizedRCNN):
         batch_size_per_image: int = 64,
         positive_fraction: float = 0.5,
         person_class: int = PERSON_CATEGORY_ID,
+        feature_cache: Optional[FeatureCache] = None,
         **kwargs,
     ):
         """
@@ -96,6 +98,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
             supply_gt: sgdet training adds unmatched GT boxes.
             batch_size_per_image / positive_fraction: training pairs per image.
             person_class: category id of ``person``.
+            feature_cache: training-time cache of the frozen backbone's features (requires
+                ``freeze_detector``); None computes them every time.
             kwargs: ``GeneralizedRCNN`` arguments (backbone, proposal_generator, roi_heads, ...).
         """
         super().__init__(**kwargs)
@@ -109,6 +113,12 @@ class SceneGraphRCNN(GeneralizedRCNN):
         self.batch_size_per_image = batch_size_per_image
         self.positive_fraction = positive_fraction
         self.person_class = person_class
+        if feature_cache is not None and not freeze_detector:
+            raise ConfigError(
+                "MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB > 0 needs FREEZE_DETECTOR=True (the cache "
+                "keeps features of a frozen backbone)"
+            )
+        self.feature_cache = feature_cache
         for module in self._frozen_modules():
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -136,6 +146,12 @@ class SceneGraphRCNN(GeneralizedRCNN):
             )
         if r.NUM_PERSONS < 1:
             raise ConfigError(f"MODEL.ROI_RELATION_HEAD.NUM_PERSONS={r.NUM_PERSONS}; expected >= 1")
+        cache_dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}
+        if r.FEATURE_CACHE_DTYPE not in cache_dtypes:
+            raise ConfigError(
+                f"MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE={r.FEATURE_CACHE_DTYPE!r}; expected one "
+                f"of {sorted(cache_dtypes)}"
+            )
         ret = super().from_config(cfg)
         ret.update(
             relation_head=build_relation_head(cfg, ret["backbone"].output_shape()),
@@ -147,6 +163,11 @@ class SceneGraphRCNN(GeneralizedRCNN):
             supply_gt=r.SUPPLY_GT,
             batch_size_per_image=r.BATCH_SIZE_PER_IMAGE,
             positive_fraction=r.POSITIVE_FRACTION,
+            feature_cache=(
+                FeatureCache(int(r.FEATURE_CACHE_MB * 2**20), cache_dtypes[r.FEATURE_CACHE_DTYPE])
+                if r.FEATURE_CACHE_MB > 0
+                else None
+            ),
         )
         return ret
 
@@ -268,6 +289,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
             self.relation_head, "uses_features", True
         ):
             return {}
+        if self.training and self.feature_cache is not None:
+            return self.feature_cache(images.tensor, self.backbone)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_detector):
             return self.backbone(images.tensor)
 
