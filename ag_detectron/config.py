@@ -115,6 +115,9 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_NORM = False
     # Keep the S/O/union branch heads (copies of the detector's box head) fixed.
     _C.MODEL.ROI_RELATION_HEAD.RELDN.FREEZE_BRANCH_HEADS = False
+    # Dropout on the subject / object / union features before the logit branches (training only);
+    # 0 = none (the RelDN paper).
+    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.0
     # Graphical contrastive losses L1/L2/L3 (sgdet training only; methods.md §2.5).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_LOSS = False
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_WEIGHTS = (1.0, 0.5, 0.1)  # lambda_1..3

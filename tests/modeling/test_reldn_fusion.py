@@ -123,6 +123,31 @@ class TestSpatialInVisual(unittest.TestCase):
         self.assertTrue(all(not p.requires_grad for p in head.pair_features.parameters()))
         self.assertTrue(all(p.requires_grad for p in head.visual.parameters()))
 
+    def test_feature_dropout_train_only(self):
+        from ag_detectron.errors import ConfigError
+
+        torch.manual_seed(0)
+        head = RelDNHead(
+            pair_features=_FacingFeatures(), spatial_hidden_dim=None, freq_bias=None,
+            feature_dropout=0.5,
+        )
+        feats, ents, pairs, _, _ = _batch(64, torch.Generator().manual_seed(3))
+        head.train()
+        a, b = head.logits(feats, ents, pairs), head.logits(feats, ents, pairs)
+        self.assertFalse(torch.equal(a, b))  # units dropped at random in training
+        head.eval()
+        c, d = head.logits(feats, ents, pairs), head.logits(feats, ents, pairs)
+        self.assertTrue(torch.equal(c, d))
+        plain = RelDNHead(pair_features=_FacingFeatures(), spatial_hidden_dim=None, freq_bias=None)
+        self.assertIsNone(plain.feature_dropout)
+        with self.assertRaisesRegex(ConfigError, "FEATURE_DROPOUT"):
+            RelDNHead(pair_features=_FacingFeatures(), spatial_hidden_dim=None, freq_bias=None,
+                      feature_dropout=1.0)
+        cfg = tiny_scene_graph_cfg()
+        cfg.MODEL.ROI_RELATION_HEAD.RELDN.USE_VISUAL = False
+        cfg.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.25
+        self.assertEqual(RelDNHead.from_config(cfg, {})["feature_dropout"], 0.25)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -95,6 +95,7 @@ class RelDNHead(nn.Module):
         zero_init_logits: bool = False,
         feature_norm: bool = False,
         freeze_branch_heads: bool = False,
+        feature_dropout: float = 0.0,
     ):
         """
         Args:
@@ -119,6 +120,8 @@ class RelDNHead(nn.Module):
                 the logit branches (the box-head features have row norms ~10–20).
             freeze_branch_heads: keep the S/O/union branch heads (copies of the detector's box
                 head) fixed; only the logit branches and the frequency table train.
+            feature_dropout: dropout probability on the subject / object / union features before
+                the logit branches (training only; 0 = none, the RelDN paper).
         """
         super().__init__()
         if pair_features is None and spatial_hidden_dim is None and freq_bias is None:
@@ -149,6 +152,13 @@ class RelDNHead(nn.Module):
             mlp([SPATIAL_FEATURE_DIM, spatial_hidden_dim, spatial_hidden_dim, out])
             if spatial_hidden_dim is not None
             else None
+        )
+        if not 0.0 <= feature_dropout < 1.0:
+            raise ConfigError(
+                f"MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT={feature_dropout}; expected [0, 1)"
+            )
+        self.feature_dropout = (
+            nn.Dropout(feature_dropout) if feature_dropout > 0 and pair_features is not None else None
         )
         if freeze_branch_heads and pair_features is not None:
             for p in pair_features.parameters():
@@ -203,6 +213,7 @@ class RelDNHead(nn.Module):
             "zero_init_logits": r.RELDN.ZERO_INIT_LOGITS,
             "feature_norm": r.RELDN.FEATURE_NORM,
             "freeze_branch_heads": r.RELDN.FREEZE_BRANCH_HEADS,
+            "feature_dropout": r.RELDN.FEATURE_DROPOUT,
         }
 
     @property
@@ -244,6 +255,8 @@ class RelDNHead(nn.Module):
             s, o, u = self.pair_features(features, [e.pred_boxes for e in entities], pairs)
             if self.feature_norm is not None:
                 s, o, u = self.feature_norm(s), self.feature_norm(o), self.feature_norm(u)
+            if self.feature_dropout is not None:
+                s, o, u = self.feature_dropout(s), self.feature_dropout(o), self.feature_dropout(u)
             vis_in = [s, u, o]
             if self.spatial_embed is not None:
                 vis_in.append(self.spatial_embed(spt))
