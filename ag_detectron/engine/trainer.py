@@ -98,8 +98,12 @@ class Trainer(DefaultTrainer):
             bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
             weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS,
         )
+        # The fused kernel (CPU and CUDA) updates all tensors in one pass: on the synthetic RelDN
+        # head (1.8 M parameters, 1 CPU thread) 2.6 ms per step instead of 11 ms (docs/engine.md).
+        devices = {p.device.type for group in params for p in group["params"]}
+        fused = devices <= {"cpu", "cuda"}
         return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(
-            params, lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY
+            params, lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY, fused=fused
         )
 
     @classmethod
