@@ -219,8 +219,8 @@ def _train_worker(cfg: CfgNode, desc: str, data_root: str, log_file: str) -> Non
     trainer.train()
 
 
-def _train(cfg: CfgNode, desc: str, args) -> str:
-    """Train ``cfg`` in ``args.num_procs`` CPU processes (gloo DDP; the batch is split between them).
+def _train(cfg: CfgNode, desc: str, args, num_procs: int) -> str:
+    """Train ``cfg`` in ``num_procs`` CPU processes (gloo DDP; the batch is split between them).
 
     The synthetic models are small: on the 2-core dev machine a detector iteration (batch 8) takes
     0.55 s with 2 processes x 1 thread, 0.6-0.67 s with 1 process x 1 thread and 0.81 s with
@@ -228,7 +228,7 @@ def _train(cfg: CfgNode, desc: str, args) -> str:
     """
     os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
     log_file = os.path.join(args.output, "log.txt")
-    launch(_train_worker, args.num_procs, dist_url="auto", backend="gloo",
+    launch(_train_worker, num_procs, dist_url="auto", backend="gloo",
            args=(cfg, desc, os.path.abspath(args.data), log_file))
     return os.path.join(cfg.OUTPUT_DIR, "model_final.pth")
 
@@ -250,7 +250,7 @@ def stage_detector(args, cache: StageCache, data_key: str) -> str:
     if cache.valid("detector", key, [weights]):
         logger.info(f"  reusing {weights}")
     else:
-        _train(cfg, "detector", args)
+        _train(cfg, "detector", args, args.num_procs)
         cache.done("detector", key)
     return key
 
@@ -270,7 +270,7 @@ def stage_reldn(args, cache: StageCache, det_key: str, stats_file: str) -> str:
     if cache.valid("reldn", key, [weights]):
         logger.info(f"  reusing {weights}")
     else:
-        _train(cfg, "RelDN head (PredCls)", args)
+        _train(cfg, "RelDN head (PredCls)", args, args.rel_num_procs)
         cache.done("reldn", key)
     return key
 
@@ -449,6 +449,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--num-vis", type=int, default=6, help="test frames to draw")
     parser.add_argument("--num-procs", type=int, default=min(2, os.cpu_count() or 1),
                         help="training processes (gloo DDP, one thread each; default: min(2, #cores))")
+    parser.add_argument("--rel-num-procs", type=int, default=1,
+                        help="RelDN training processes (default 1: with the feature cache an iteration is "
+                             "mostly small ops, and a second process only adds contention and all-reduce)")
     args = parser.parse_args(argv)
 
     os.makedirs(args.output, exist_ok=True)
