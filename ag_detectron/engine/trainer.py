@@ -58,6 +58,25 @@ def check_relation_annotations(dataset_dicts: List[dict], dataset_names) -> None
         )
 
 
+def apply_sharing_strategy(cfg: CfgNode) -> None:
+    """Set ``torch.multiprocessing``'s sharing strategy from ``DATALOADER.SHARING_STRATEGY`` ("" = keep).
+
+    Raises:
+        ConfigError: a strategy this platform does not offer.
+    """
+    strategy = cfg.DATALOADER.SHARING_STRATEGY
+    if not strategy:
+        return
+    available = torch.multiprocessing.get_all_sharing_strategies()
+    if strategy not in available:
+        raise ConfigError(
+            f"DATALOADER.SHARING_STRATEGY={strategy!r}; this platform offers {sorted(available)}"
+        )
+    if torch.multiprocessing.get_sharing_strategy() != strategy:
+        logger.info(f"torch.multiprocessing sharing strategy: {strategy}")
+        torch.multiprocessing.set_sharing_strategy(strategy)
+
+
 class Trainer(DefaultTrainer):
     """``DefaultTrainer`` for ag_detectron configs (detectors and scene-graph models alike)."""
 
@@ -108,6 +127,7 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_train_loader(cls, cfg: CfgNode):
+        apply_sharing_strategy(cfg)
         if not is_scene_graph_config(cfg):
             return build_detection_train_loader(cfg, mapper=build_ag_mapper(cfg, True))
         dataset = get_detection_dataset_dicts(
@@ -121,6 +141,7 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_test_loader(cls, cfg: CfgNode, dataset_name: str):
+        apply_sharing_strategy(cfg)
         if is_scene_graph_config(cfg):
             dataset = get_detection_dataset_dicts([dataset_name], filter_empty=False)
             check_relation_annotations(dataset, [dataset_name])

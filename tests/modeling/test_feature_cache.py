@@ -78,6 +78,24 @@ class TestFeatureCache(unittest.TestCase):
         padded = torch.nn.functional.pad(images[0], (0, 8))
         self.assertNotEqual(FeatureCache.key(images[0]), FeatureCache.key(padded))
 
+    def test_keyed_by_raw_sources_and_padded_size(self):
+        backbone = _Backbone()
+        cache = FeatureCache(10 * 2**20, dtype=None)
+        raw = [torch.randint(0, 255, (3, 16, 24), dtype=torch.uint8) for _ in range(2)]
+        images = torch.stack([r.float() / 255 for r in raw])
+        cache(images, backbone, sources=raw)
+        self.assertEqual(backbone.calls, [2])
+        out = cache(images, backbone, sources=[raw[1].clone(), raw[0].clone()])
+        self.assertEqual(backbone.calls, [2])  # both hits, looked up by the raw bytes
+        with torch.no_grad():
+            torch.testing.assert_close(out["p2"], backbone(images.flip(0))["p2"])
+        # the same raw image in a batch padded to another size is another entry
+        padded = torch.nn.functional.pad(images, (0, 8))
+        cache(padded, backbone, sources=raw)
+        self.assertEqual(backbone.calls[-1], 2)
+        with self.assertRaisesRegex(ValueError, "sources"):
+            cache(images, backbone, sources=raw[:1])
+
     def test_budget_stops_growth_but_not_results(self):
         backbone = _Backbone()
         per_image = (4 * 16 * 24 + 4 * 8 * 12) * 2  # float16 bytes of one image's maps

@@ -45,6 +45,14 @@ class TestSpatialFeatures(unittest.TestCase):
         # Row 1 only depends on its own boxes.
         self.assertTrue(torch.allclose(f[1], spatial_features(s[1:], o[1:], (64, 96))[0]))
 
+    def test_per_pair_image_sizes(self):
+        s = torch.tensor([[0.0, 0, 10, 10], [4, 4, 30, 60], [1, 2, 3, 4]])
+        o = torch.tensor([[20.0, 20, 40, 50], [0, 10, 8, 12], [5, 5, 9, 9]])
+        sizes = torch.tensor([[64, 96], [64, 96], [120, 200]])
+        f = spatial_features(s, o, sizes)
+        torch.testing.assert_close(f[:2], spatial_features(s[:2], o[:2], (64, 96)))
+        torch.testing.assert_close(f[2:], spatial_features(s[2:], o[2:], (120, 200)))
+
     def test_empty(self):
         f = spatial_features(torch.zeros(0, 4), torch.zeros(0, 4), (10, 10))
         self.assertEqual(f.shape, (0, SPATIAL_FEATURE_DIM))

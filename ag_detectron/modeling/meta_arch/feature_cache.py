@@ -2,23 +2,24 @@
 
 With ``FREEZE_DETECTOR=True`` the relation stage runs the same frozen, eval-mode backbone on the same
 training images epoch after epoch; on a CPU that forward pass is ~85 % of a synthetic RelDN iteration
-(docs/benchmarks.md). The cache keys each preprocessed, padded image tensor by its shape and a hash
-of its bytes — so a flipped or differently resized copy is a different entry and nothing depends on
-the data pipeline's bookkeeping — and keeps its per-level feature maps (optionally in float16) up to
-a byte budget. Misses are computed in one backbone call on just the missing images, which gives the
+(docs/benchmarks.md). The cache keys each image by a hash of its bytes — the model's raw input
+tensor when given (uint8, 4x fewer bytes than the normalised one) plus the padded batch size, else
+the preprocessed, padded tensor — so a flipped or differently resized copy is a different entry and
+nothing depends on the data pipeline's bookkeeping; it keeps the per-level feature maps (optionally
+in float16) up to a byte budget. Misses are computed in one backbone call on just the missing images, which gives the
 same maps as the full batch because eval-mode normalisation treats images independently.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 __all__ = ["FeatureCache"]
 
-CacheKey = Tuple[Tuple[int, ...], str, bytes]
+CacheKey = Tuple[Tuple[int, ...], Tuple[int, ...], str, bytes]
 
 
 class FeatureCache:
@@ -49,26 +50,44 @@ class FeatureCache:
         return len(self._store)
 
     @staticmethod
-    def key(image: torch.Tensor) -> CacheKey:
-        """(shape, dtype, blake2b digest of the bytes) of one (C, H, W) image tensor."""
+    def key(image: torch.Tensor, padded_shape: Tuple[int, ...] = ()) -> CacheKey:
+        """(padded shape, shape, dtype, blake2b digest of the bytes) of one image tensor.
+
+        Args:
+            image: the image the features are a deterministic function of (the raw input or the
+                preprocessed tensor), any shape and dtype.
+            padded_shape: the (H, W) the batch is padded to (part of what the features depend on).
+        """
         data = image.detach().contiguous().cpu()
-        digest = hashlib.blake2b(data.view(torch.uint8).numpy().tobytes(), digest_size=16).digest()
-        return tuple(data.shape), str(data.dtype), digest
+        raw = data.reshape(-1).view(torch.uint8).numpy()
+        digest = hashlib.blake2b(raw.tobytes(), digest_size=16).digest()
+        return tuple(padded_shape), tuple(data.shape), str(data.dtype), digest
 
     def __call__(
-        self, images: torch.Tensor, backbone: Callable[[torch.Tensor], Dict[str, torch.Tensor]]
+        self,
+        images: torch.Tensor,
+        backbone: Callable[[torch.Tensor], Dict[str, torch.Tensor]],
+        sources: Optional[Sequence[torch.Tensor]] = None,
     ) -> Dict[str, torch.Tensor]:
         """Backbone features of a padded batch, computing only the images not yet cached.
 
         Args:
             images: (N, C, H, W) preprocessed batch (``ImageList.tensor``).
             backbone: the frozen backbone (called under ``torch.no_grad``).
+            sources: optional N raw input images from which ``images`` was derived
+                deterministically (normalisation, padding); hashed instead of ``images``.
 
         Returns:
             ``{level: (N, C_l, H_l, W_l)}`` exactly as ``backbone(images)`` would (up to the storage
             dtype's rounding for cached images).
         """
-        keys = [self.key(img) for img in images]
+        padded = tuple(images.shape[-2:])
+        if sources is not None:
+            if len(sources) != len(images):
+                raise ValueError(f"FeatureCache: {len(sources)} sources for {len(images)} images")
+            keys = [self.key(src, padded) for src in sources]
+        else:
+            keys = [self.key(img, padded) for img in images]
         missing = [i for i, k in enumerate(keys) if k not in self._store]
         fresh: Dict[int, Dict[str, torch.Tensor]] = {}
         if missing:

@@ -221,7 +221,7 @@ class SceneGraphRCNN(GeneralizedRCNN):
                     "annotations"
                 )
         images = self.preprocess_image(batched_inputs)
-        features = self._features(images)
+        features = self._features(images, [x["image"] for x in batched_inputs])
         gt_instances = [x["instances"].to(self.device) for x in batched_inputs]
         gt_relations = [x["relations"].to(self.device) for x in batched_inputs]
         entities, gt_index = self._entities(images, features, gt_instances, training=True)
@@ -283,14 +283,18 @@ class SceneGraphRCNN(GeneralizedRCNN):
         return results
 
     # ---------------------------------------------------------------- helpers
-    def _features(self, images: ImageList) -> Dict[str, torch.Tensor]:
-        """Backbone features; skipped (``{}``) in predcls when the head uses no image features."""
+    def _features(
+        self, images: ImageList, raw_images: Optional[List[torch.Tensor]] = None
+    ) -> Dict[str, torch.Tensor]:
+        """Backbone features; skipped (``{}``) in predcls when the head uses no image features.
+
+        ``raw_images`` (the inputs' ``image`` tensors) key the training-time feature cache."""
         if self.mode is RelationMode.PREDCLS and not getattr(
             self.relation_head, "uses_features", True
         ):
             return {}
         if self.training and self.feature_cache is not None:
-            return self.feature_cache(images.tensor, self.backbone)
+            return self.feature_cache(images.tensor, self.backbone, raw_images)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_detector):
             return self.backbone(images.tensor)
 

@@ -242,15 +242,12 @@ class RelDNHead(nn.Module):
         parts = []
         spt = None
         if self.spatial is not None or self.spatial_embed is not None:
-            spt = torch.cat(
-                [
-                    spatial_features(
-                        e.pred_boxes.tensor[p[:, 0]], e.pred_boxes.tensor[p[:, 1]], e.image_size
-                    )
-                    for e, p in zip(entities, pairs)
-                ],
-                dim=0,
+            subj = torch.cat([e.pred_boxes.tensor[p[:, 0]] for e, p in zip(entities, pairs)])
+            obj = torch.cat([e.pred_boxes.tensor[p[:, 1]] for e, p in zip(entities, pairs)])
+            sizes = torch.cat(
+                [subj.new_tensor(e.image_size).expand(len(p), 2) for e, p in zip(entities, pairs)]
             )
+            spt = spatial_features(subj, obj, sizes)  # one call for the batch: per-pair (H, W)
         if self.pair_features is not None:
             s, o, u = self.pair_features(features, [e.pred_boxes for e in entities], pairs)
             if self.feature_norm is not None:

@@ -14,7 +14,7 @@ with ``(H, W)`` the image size the boxes live in. Widths and heights are clamped
 pixels so that degenerate boxes give finite features.
 """
 
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 
@@ -62,8 +62,9 @@ def pair_delta(boxes1: torch.Tensor, boxes2: torch.Tensor, min_size: float = 1.0
     )
 
 
-def _normalised_box(boxes: torch.Tensor, height: float, width: float) -> torch.Tensor:
-    scale = boxes.new_tensor([width, height, width, height])
+def _normalised_box(boxes: torch.Tensor, height: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
+    """(P, 5) = box / (W, H, W, H) and area / (W·H); ``height``/``width`` (P,) per box."""
+    scale = torch.stack([width, height, width, height], dim=1)
     area = (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
     return torch.cat([boxes / scale, (area / (width * height))[:, None]], dim=1)
 
@@ -71,20 +72,27 @@ def _normalised_box(boxes: torch.Tensor, height: float, width: float) -> torch.T
 def spatial_features(
     subject_boxes: torch.Tensor,
     object_boxes: torch.Tensor,
-    image_size: Tuple[int, int],
+    image_size: Union[Tuple[int, int], torch.Tensor],
     min_size: float = 1.0,
 ) -> torch.Tensor:
     """The 28-d spatial feature of each (subject, object) box pair.
 
     Args:
         subject_boxes, object_boxes: (P, 4) XYXY in the coordinates of an image of ``image_size``.
-        image_size: (H, W).
+        image_size: (H, W) of all pairs, or a (P, 2) tensor of each pair's (H, W) (pairs of several
+            images in one call).
         min_size: lower clamp of widths and heights (pixels) inside the deltas.
 
     Returns:
         (P, 28) float tensor; row layout in the module docstring.
     """
-    height, width = float(image_size[0]), float(image_size[1])
+    if torch.is_tensor(image_size) and image_size.dim() == 2:
+        sizes = image_size.to(subject_boxes.dtype)
+    else:
+        sizes = subject_boxes.new_tensor([float(image_size[0]), float(image_size[1])]).expand(
+            len(subject_boxes), 2
+        )
+    height, width = sizes[:, 0], sizes[:, 1]
     union = union_boxes(subject_boxes, object_boxes)
     return torch.cat(
         [
