@@ -20,9 +20,11 @@ import argparse
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
@@ -30,7 +32,6 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import CfgNode, get_cfg
 from detectron2.data import DatasetCatalog
 from detectron2.engine import HookBase
-from detectron2.evaluation import DatasetEvaluators
 from detectron2.evaluation.evaluator import inference_context
 from detectron2.utils import comm
 from detectron2.utils.env import seed_all_rng
@@ -275,57 +276,103 @@ def stage_reldn(args, cache: StageCache, det_key: str, stats_file: str) -> str:
     return key
 
 
-def _evaluate(cfg: CfgNode, desc: str, keep: int = 0) -> Dict[str, Any]:
-    """Inference over the test split with the dispatched evaluators; ``keep`` first outputs returned."""
+def _evaluate(cfg: CfgNode, desc: str, also: Sequence[str] = (), progress: bool = True) -> Dict[str, Any]:
+    """Inference over ``cfg.DATASETS.TEST[0]`` with the dispatched evaluators.
+
+    ``also``: further datasets of the same frames (e.g. the every-drawn-object ground truth), evaluated
+    on the same predictions in the same pass; their results are under ``"also"``.
+    """
+    torch.set_num_threads(1)
     model = Trainer.build_model(cfg)
     DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
     dataset = cfg.DATASETS.TEST[0]
-    evaluator = build_ag_evaluator(cfg, dataset, os.path.join(cfg.OUTPUT_DIR, "inference"))
+    evaluators = {
+        name: build_ag_evaluator(cfg, name, os.path.join(cfg.OUTPUT_DIR, "inference", name))
+        for name in (dataset, *also)
+    }
     loader = Trainer.build_test_loader(cfg, dataset)
-    evaluator.reset()
-    kept: List[Dict[str, Any]] = []
+    for evaluator in evaluators.values():
+        evaluator.reset()
     start = time.perf_counter()
     with inference_context(model), torch.no_grad():
-        for inputs in tqdm(loader, desc=desc, unit="frame", dynamic_ncols=True, file=sys.stdout):
+        for inputs in tqdm(loader, desc=desc, unit="frame", dynamic_ncols=True, file=sys.stdout,
+                           disable=not progress):
             outputs = model(inputs)
-            evaluator.process(inputs, outputs)
-            if len(kept) < keep:
-                kept += [{"input": i, "output": o} for i, o in zip(inputs, outputs)]
+            for evaluator in evaluators.values():
+                evaluator.process(inputs, outputs)
     seconds = time.perf_counter() - start
-    results = evaluator.evaluate()
-    return {"results": results, "seconds": seconds, "frames": len(loader), "kept": kept}
+    results = {name: evaluator.evaluate() for name, evaluator in evaluators.items()}
+    return {"results": results[dataset], "also": {n: results[n] for n in also}, "seconds": seconds,
+            "frames": len(loader)}
+
+
+def _eval_job(job) -> Dict[str, Any]:
+    """One evaluation job (a process-pool task): returns its records keyed by result name."""
+    name, cfg, also, progress = job
+    ev = _evaluate(cfg, f"evaluate {name}", list(also.values()), progress)
+    records = {name: {"results": ev["results"], "seconds": ev["seconds"], "frames": ev["frames"]}}
+    for other_name, dataset in also.items():
+        records[other_name] = {"results": ev["also"][dataset], "seconds": 0.0, "frames": ev["frames"],
+                               "same_pass_as": name}
+    logger.info(f"  {name}: {ev['frames']} frames in {ev['seconds']:.1f} s")
+    return records
 
 
 def stage_evaluate(args, cache: StageCache, det_key: str, rel_key: str, stats_file: str) -> Dict[str, Any]:
-    """Every evaluation; each result is cached in output/demo/eval/<name>.json."""
+    """Every evaluation; each result is cached in output/demo/eval/<name>.json.
+
+    The jobs are independent and run in ``--eval-procs`` forked processes (one thread each), most
+    expensive first; the detector is evaluated against the AG annotations and against every drawn
+    object in one pass.
+    """
     eval_dir = os.path.join(args.output, "eval")
     os.makedirs(eval_dir, exist_ok=True)
     det_weights = os.path.join(args.output, "detector", "model_final.pth")
     rel_weights = os.path.join(args.output, "reldn", "model_final.pth")
-    jobs = [("detector", CONFIGS["detector"], det_weights, det_key, {}),
-            ("detector_all_drawn", CONFIGS["detector"], det_weights, det_key, {"DATASETS.TEST": (TEST_ALL_DRAWN,)})]
-    for mode in MODES:
+    # (name, config, weights, upstream key, {extra result name: dataset evaluated in the same pass})
+    jobs = [(f"{model}_sgdet", CONFIGS[model].format(mode="sgdet"), w, k, {})
+            for model, w, k in (("reldn", rel_weights, rel_key), ("freq", det_weights, det_key))]
+    jobs.append(("detector", CONFIGS["detector"], det_weights, det_key, {"detector_all_drawn": TEST_ALL_DRAWN}))
+    for mode in ("sgcls", "predcls"):
         jobs.append((f"reldn_{mode}", CONFIGS["reldn"].format(mode=mode), rel_weights, rel_key, {}))
-    for mode in MODES:
         jobs.append((f"freq_{mode}", CONFIGS["freq"].format(mode=mode), det_weights, det_key, {}))
     all_results: Dict[str, Any] = {}
-    for name, config, weights, upstream, extra in jobs:
-        out = os.path.join(eval_dir, name)
-        overrides = {"DATASETS.TRAIN": (TRAIN,), "DATASETS.TEST": (TEST,), "OUTPUT_DIR": out,
-                     "MODEL.WEIGHTS": weights, "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": stats_file, **extra}
+    todo, keys = [], {}
+    for name, config, weights, upstream, also in jobs:
+        overrides = {"DATASETS.TRAIN": (TRAIN,), "DATASETS.TEST": (TEST,),
+                     "OUTPUT_DIR": os.path.join(eval_dir, name), "MODEL.WEIGHTS": weights,
+                     "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": stats_file}
         cfg = load_cfg(config, overrides)
-        path = os.path.join(eval_dir, f"{name}.json")
-        key = _digest("eval", upstream, ("file", stats_file), cfg.dump())
-        if cache.valid(f"eval_{name}", key, [path]):
-            with open(path) as f:
-                all_results[name] = json.load(f)
+        key = _digest("eval", upstream, ("file", stats_file), cfg.dump(), sorted(also.items()))
+        paths = {n: os.path.join(eval_dir, f"{n}.json") for n in (name, *also)}
+        if cache.valid(f"eval_{name}", key, list(paths.values())):
+            for n, path in paths.items():
+                with open(path) as f:
+                    all_results[n] = json.load(f)
             continue
-        ev = _evaluate(cfg, f"evaluate {name}")
-        record = {"results": ev["results"], "seconds": ev["seconds"], "frames": ev["frames"]}
-        with open(path, "w") as f:
-            json.dump(record, f, indent=1)
-        cache.done(f"eval_{name}", key)
-        all_results[name] = record
+        keys[name] = (key, paths)
+        todo.append((name, cfg, also, args.eval_procs <= 1))
+    if todo:
+        workers = max(1, min(args.eval_procs, len(todo)))
+        pool = None
+        if workers == 1:
+            outputs = map(_eval_job, todo)
+        else:
+            # non-daemonic workers (unlike multiprocessing.Pool's), so each may start its data loader's
+            # own worker process
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            outputs = (f.result() for f in as_completed([pool.submit(_eval_job, job) for job in todo]))
+        for records in tqdm(outputs, total=len(todo), desc="evaluations", unit="job", dynamic_ncols=True,
+                            file=sys.stdout, disable=workers == 1):
+            name = next(n for n in records if n in keys)
+            key, paths = keys[name]
+            for n, record in records.items():
+                with open(paths[n], "w") as f:
+                    json.dump(record, f, indent=1)
+                all_results[n] = record
+            cache.done(f"eval_{name}", key)
+        if pool is not None:
+            pool.shutdown()
     all_results["detector_ceiling"] = _ceiling(args, cache, eval_dir)
     return all_results
 
@@ -449,6 +496,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--num-vis", type=int, default=6, help="test frames to draw")
     parser.add_argument("--num-procs", type=int, default=min(2, os.cpu_count() or 1),
                         help="training processes (gloo DDP, one thread each; default: min(2, #cores))")
+    parser.add_argument("--eval-procs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="evaluation processes (forked, one thread each; default: min(2, #cores))")
     parser.add_argument("--rel-num-procs", type=int, default=1,
                         help="RelDN training processes (default 1: with the feature cache an iteration is "
                              "mostly small ops, and a second process only adds contention and all-reduce)")

@@ -6,6 +6,7 @@ loader, so train/eval run through exactly the code paths of a real dataset.
 """
 import importlib.util
 import os
+import sys
 from types import ModuleType
 from typing import Dict, Sequence, Tuple
 
@@ -26,6 +27,7 @@ def load_tool(name: str) -> ModuleType:
     """Import ``tools/<name>.py`` (a script, not a package module) as module ``ag_tool_<name>``."""
     spec = importlib.util.spec_from_file_location(f"ag_tool_{name}", os.path.join(TOOLS_DIR, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its functions pickle by reference (forked process pools)
     spec.loader.exec_module(module)
     return module
 

@@ -15,7 +15,7 @@ class TestDemo(unittest.TestCase):
             # --num-procs 1: spawned workers cannot re-import a module loaded from a file path; the
             # multi-process Trainer path is covered by test_multiprocess.py.
             argv = ["--output", out, "--data", os.path.join(tmp, "ag_synth"), "--videos", "3",
-                    "--det-iters", "2", "--rel-iters", "2", "--num-vis", "1", "--num-procs", "1"]
+                    "--det-iters", "2", "--rel-iters", "2", "--num-vis", "1", "--num-procs", "1", "--eval-procs", "2"]
             summary = demo.main(argv)
             results = summary["results"]
             expected = {"detector", "detector_all_drawn", "detector_ceiling"} | {
