@@ -68,6 +68,9 @@ def add_relation_head_config(cfg: CN) -> None:
     # iteration (docs/model.md "Feature cache").
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB = 0
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE = "float16"
+    # PredCls/SGCls training augmentation: move each ground-truth box edge by N(0, this) x the box's
+    # width/height before pooling and spatial features (0 = off; detections in sgdet are not jittered).
+    _C.MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER = 0.0
     # sgcls/sgdet need a trained detector in MODEL.WEIGHTS; True allows a random one (tests only).
     _C.MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR = False
     # When a checkpoint has detector weights but no relation-head weights, initialise the S/O/union

@@ -4,6 +4,7 @@ import torch
 from detectron2.structures import Boxes
 
 from ag_detectron.modeling.relation_heads.sampling import (
+    jitter_boxes,
     cat_pair_targets,
     match_entities_to_gt,
     pair_targets,
@@ -152,6 +153,29 @@ class TestSubsample(unittest.TestCase):
         self.assertEqual(len(keep), 4)
         self.assertTrue({10, 11} <= set(keep.tolist()))
         self.assertEqual(keep.tolist(), sorted(keep.tolist()))
+
+
+class TestBoxJitter(unittest.TestCase):
+    def test_zero_scale_is_a_copy(self):
+        b = torch.tensor([[10.0, 10, 50, 90]])
+        out = jitter_boxes(b, 0.0, (180, 320))
+        self.assertTrue(torch.equal(out, b))
+        self.assertIsNot(out, b)
+
+    def test_statistics_clipping_and_validity(self):
+        g = torch.Generator().manual_seed(0)
+        b = torch.tensor([[100.0, 40, 140, 120]]).repeat(4000, 1)  # 40 x 80 box
+        out = jitter_boxes(b, 0.1, (180, 320), generator=g)
+        d = out - b
+        # edge offsets ~ N(0, 0.1 * size): 4 px on x edges, 8 px on y edges
+        self.assertAlmostEqual(float(d[:, 0].std()), 4.0, delta=0.3)
+        self.assertAlmostEqual(float(d[:, 1].std()), 8.0, delta=0.6)
+        self.assertAlmostEqual(float(d.mean()), 0.0, delta=0.3)
+        edge = torch.tensor([[0.0, 0, 3, 3], [310, 170, 320, 180]]).repeat(500, 1)
+        out = jitter_boxes(edge, 0.5, (180, 320), generator=g)
+        self.assertTrue(((out[:, 0] >= 0) & (out[:, 2] <= 320) & (out[:, 1] >= 0) & (out[:, 3] <= 180)).all())
+        self.assertTrue(((out[:, 2] - out[:, 0] >= 1 - 1e-4) & (out[:, 3] - out[:, 1] >= 1 - 1e-4)).all())
+        self.assertEqual(jitter_boxes(torch.zeros(0, 4), 0.1, (10, 10)).shape, (0, 4))
 
 
 if __name__ == "__main__":

@@ -375,5 +375,26 @@ class TestFrequencyPriorHead(unittest.TestCase):
         self.assertEqual(trainable, ["relation_head.freq_bias.table"])
 
 
+class TestTrainBoxJitter(unittest.TestCase):
+    def test_training_entities_jittered_eval_untouched(self):
+        cfg = tiny_scene_graph_cfg("predcls")
+        cfg.MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER = 0.1
+        model = _build(cfg)
+        frame = default_frame(0)
+        gt = frame["instances"]
+        images = model.preprocess_image([frame])
+        train_ents, _ = model._entities(images, {}, [gt], training=True)
+        eval_ents, _ = model._entities(images, {}, [gt], training=False)
+        self.assertFalse(torch.equal(train_ents[0].pred_boxes.tensor, gt.gt_boxes.tensor))
+        self.assertTrue(torch.equal(eval_ents[0].pred_boxes.tensor, gt.gt_boxes.tensor))
+        self.assertTrue(torch.equal(train_ents[0].pred_classes, gt.gt_classes))
+
+    def test_negative_refused(self):
+        cfg = tiny_scene_graph_cfg("predcls")
+        cfg.MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER = -0.1
+        with self.assertRaisesRegex(ConfigError, "TRAIN_BOX_JITTER"):
+            build_model(cfg)
+
+
 if __name__ == "__main__":
     unittest.main()

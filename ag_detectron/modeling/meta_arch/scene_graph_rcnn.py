@@ -50,6 +50,7 @@ from ..relation_heads.build import build_relation_head
 from ..relation_heads.modes import RelationMode
 from ..relation_heads.sampling import (
     cat_pair_targets,
+    jitter_boxes,
     match_entities_to_gt,
     pair_targets,
     person_object_pairs,
@@ -84,6 +85,7 @@ class SceneGraphRCNN(GeneralizedRCNN):
         positive_fraction: float = 0.5,
         person_class: int = PERSON_CATEGORY_ID,
         feature_cache: Optional[FeatureCache] = None,
+        train_box_jitter: float = 0.0,
         **kwargs,
     ):
         """
@@ -100,6 +102,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
             person_class: category id of ``person``.
             feature_cache: training-time cache of the frozen backbone's features (requires
                 ``freeze_detector``); None computes them every time.
+            train_box_jitter: predcls/sgcls training: move each GT box edge by N(0, this) × the box
+                size before pooling and spatial features (0 = off).
             kwargs: ``GeneralizedRCNN`` arguments (backbone, proposal_generator, roi_heads, ...).
         """
         super().__init__(**kwargs)
@@ -119,6 +123,11 @@ class SceneGraphRCNN(GeneralizedRCNN):
                 "keeps features of a frozen backbone)"
             )
         self.feature_cache = feature_cache
+        if train_box_jitter < 0:
+            raise ConfigError(
+                f"MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER={train_box_jitter}; expected >= 0"
+            )
+        self.train_box_jitter = train_box_jitter
         for module in self._frozen_modules():
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -168,6 +177,7 @@ class SceneGraphRCNN(GeneralizedRCNN):
                 if r.FEATURE_CACHE_MB > 0
                 else None
             ),
+            train_box_jitter=r.TRAIN_BOX_JITTER,
         )
         return ret
 
@@ -323,7 +333,10 @@ class SceneGraphRCNN(GeneralizedRCNN):
         for i, gt in enumerate(gt_instances):
             is_person = gt.gt_classes == self.person_class
             ent = Instances(gt.image_size)
-            ent.pred_boxes = Boxes(gt.gt_boxes.tensor.clone())
+            boxes = gt.gt_boxes.tensor
+            if training and self.train_box_jitter > 0:
+                boxes = jitter_boxes(boxes, self.train_box_jitter, gt.image_size)
+            ent.pred_boxes = Boxes(boxes.clone())
             ent.is_subject = is_person
             if probs is None:
                 ent.pred_classes = gt.gt_classes.clone()

@@ -30,6 +30,7 @@ __all__ = [
     "subsample_pairs",
     "cat_pair_targets",
     "unmatched_gt",
+    "jitter_boxes",
 ]
 
 
@@ -190,3 +191,41 @@ def unmatched_gt(gt_index: torch.Tensor, num_gt: int, candidates: Optional[torch
     if candidates is not None:
         missing &= candidates
     return torch.nonzero(missing, as_tuple=False).flatten()
+
+
+def jitter_boxes(
+    boxes: torch.Tensor,
+    scale: float,
+    image_size: "tuple",
+    generator: Optional[torch.Generator] = None,
+    min_size: float = 1.0,
+) -> torch.Tensor:
+    """Training augmentation for given boxes: each edge moved by N(0, scale) × the box's width (x edges)
+    or height (y edges), then clipped to the image and kept at least ``min_size`` wide and high.
+
+    Args:
+        boxes: (N, 4) XYXY.
+        scale: standard deviation as a fraction of the box size (0 returns a copy).
+        image_size: (H, W).
+        generator: optional RNG (default: torch's global one).
+
+    Returns:
+        (N, 4) XYXY, new tensor.
+    """
+    out = boxes.clone()
+    if scale <= 0 or len(boxes) == 0:
+        return out
+    w = (boxes[:, 2] - boxes[:, 0]).clamp(min=min_size)
+    h = (boxes[:, 3] - boxes[:, 1]).clamp(min=min_size)
+    size = torch.stack([w, h, w, h], dim=1)
+    noise = torch.randn(boxes.shape, generator=generator, dtype=boxes.dtype, device=boxes.device)
+    out = out + noise * scale * size
+    height, width = float(image_size[0]), float(image_size[1])
+    out[:, 0::2] = out[:, 0::2].clamp(0, width)
+    out[:, 1::2] = out[:, 1::2].clamp(0, height)
+    # keep x1 < x2, y1 < y2 with at least min_size, inside the image where possible
+    x1 = torch.minimum(out[:, 0], out[:, 2]).clamp(max=max(width - min_size, 0))
+    y1 = torch.minimum(out[:, 1], out[:, 3]).clamp(max=max(height - min_size, 0))
+    x2 = torch.maximum(torch.maximum(out[:, 0], out[:, 2]), x1 + min_size)
+    y2 = torch.maximum(torch.maximum(out[:, 1], out[:, 3]), y1 + min_size)
+    return torch.stack([x1, y1, x2, y2], dim=1)
