@@ -26,9 +26,8 @@ import numpy as np
 
 from ..datasets.ag_categories import object_name_to_id
 from .appearance import BASE_H, BASE_W
-from .generate import GENERATOR_VERSION, split_of, video_ids
+from .generate import GENERATOR_VERSION, script_and_annotate, split_of, video_ids
 from .kinematics import clip_box, object_placements, person_pose
-from .world import script_video
 
 __all__ = [
     "DrawnObject",
@@ -81,8 +80,6 @@ def drawn_objects(root: str, split: str) -> Dict[Tuple[str, int], List[DrawnObje
         ValueError: ``generation.json`` is missing, is from another generator version, or the dataset
             is annotations-only.
     """
-    from .annotate import annotate_video  # same module the generator annotates with
-
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     p = _generation_params(root)
@@ -94,9 +91,7 @@ def drawn_objects(root: str, split: str) -> Dict[Tuple[str, int], List[DrawnObje
     for i in range(n):
         if splits[i] != split:
             continue
-        # the same per-video generators as generate._process_video
-        video = script_video(np.random.default_rng([seed, i, 0]), ids[i], splits[i])
-        records = annotate_video(video, width, height, np.random.default_rng([seed, i, 1]))
+        video, records = script_and_annotate(seed, i, ids[i], splits[i], width, height)
         for rec in records:
             pose = None if rec.person.bbox.shape[0] == 0 else person_pose(video, rec.t)
             boxed = {o.name for o in rec.objects if o.bbox is not None}

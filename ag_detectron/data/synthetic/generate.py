@@ -42,6 +42,7 @@ __all__ = [
     "generate",
     "video_ids",
     "split_of",
+    "script_and_annotate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -147,11 +148,22 @@ def _render_cached(v: Video, renderer: VideoRenderer, times: Sequence[float]):
         yield img
 
 
+def script_and_annotate(
+    seed: int, index: int, vid: str, split: str, width: int, height: int
+) -> Tuple[Video, List[FrameRecord]]:
+    """The scripted video number ``index`` of a dataset generated with ``seed`` and its AG records.
+
+    Each video draws from its own generators (one for the script, one for the annotation jitter),
+    so any single video can be re-derived without the others (used by :mod:`.drawn`).
+    """
+    v = script_video(np.random.default_rng([seed, index, 0]), vid, split)
+    return v, annotate_video(v, width, height, np.random.default_rng([seed, index, 1]))
+
+
 def _process_video(task: _Task) -> Tuple[Video, List[FrameRecord], Dict[str, str], int]:
     """Script, annotate and render one video. Returns (video, records, csv row, #jpgs)."""
-    v = script_video(np.random.default_rng([task.seed, task.index, 0]), task.vid, task.split)
-    records = annotate_video(
-        v, task.width, task.height, np.random.default_rng([task.seed, task.index, 1])
+    v, records = script_and_annotate(
+        task.seed, task.index, task.vid, task.split, task.width, task.height
     )
     row = _charades_row(v, np.random.default_rng([task.seed, task.index, 2]))
     n_jpg = 0
