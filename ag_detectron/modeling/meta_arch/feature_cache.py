@@ -6,8 +6,9 @@ training images epoch after epoch; on a CPU that forward pass is ~85 % of a synt
 tensor when given (uint8, 4x fewer bytes than the normalised one) plus the padded batch size, else
 the preprocessed, padded tensor — so a flipped or differently resized copy is a different entry and
 nothing depends on the data pipeline's bookkeeping; it keeps the per-level feature maps (optionally
-in float16) up to a byte budget. Misses are computed in one backbone call on just the missing images, which gives the
-same maps as the full batch because eval-mode normalisation treats images independently.
+in float16) up to a byte budget. Misses are computed in one backbone call on just the missing
+images, which gives the same maps as the full batch because eval-mode normalisation treats images
+independently.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class FeatureCache:
         self.hits = 0
         self.misses = 0
         self._store: Dict[CacheKey, Dict[str, torch.Tensor]] = {}
+        self._out_dtype = torch.float32  # the backbone's output dtype, seen on the first miss
 
     def __len__(self) -> int:
         return len(self._store)
@@ -111,14 +113,9 @@ class FeatureCache:
 
     def _add(self, key: CacheKey, feats: Dict[str, torch.Tensor]) -> None:
         self._out_dtype = next(iter(feats.values())).dtype
-        stored = {
-            name: (f.to(self.dtype) if self.dtype is not None else f).clone()
-            for name, f in feats.items()
-        }
-        size = sum(t.numel() * t.element_size() for t in stored.values())
+        dtype = self.dtype or self._out_dtype
+        size = sum(f.numel() for f in feats.values()) * torch.empty((), dtype=dtype).element_size()
         if self.nbytes + size > self.max_bytes:
-            return
-        self._store[key] = stored
+            return  # full: no copy made
+        self._store[key] = {name: f.to(dtype, copy=True) for name, f in feats.items()}
         self.nbytes += size
-
-    _out_dtype: torch.dtype = torch.float32
