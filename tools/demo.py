@@ -25,7 +25,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
@@ -306,8 +306,8 @@ def _evaluate(cfg: CfgNode, desc: str, also: Sequence[str] = (), progress: bool 
             "frames": len(loader)}
 
 
-def _eval_job(job) -> Dict[str, Any]:
-    """One evaluation job (a process-pool task): returns its records keyed by result name."""
+def _eval_job(job) -> Tuple[str, Dict[str, Any]]:
+    """One evaluation job (a process-pool task): its name and its records keyed by result name."""
     name, cfg, also, progress = job
     ev = _evaluate(cfg, f"evaluate {name}", list(also.values()), progress)
     records = {name: {"results": ev["results"], "seconds": ev["seconds"], "frames": ev["frames"]}}
@@ -315,7 +315,7 @@ def _eval_job(job) -> Dict[str, Any]:
         records[other_name] = {"results": ev["also"][dataset], "seconds": 0.0, "frames": ev["frames"],
                                "same_pass_as": name}
     logger.info(f"  {name}: {ev['frames']} frames in {ev['seconds']:.1f} s")
-    return records
+    return name, records
 
 
 def stage_evaluate(args, cache: StageCache, det_key: str, rel_key: str, stats_file: str) -> Dict[str, Any]:
@@ -362,9 +362,8 @@ def stage_evaluate(args, cache: StageCache, det_key: str, rel_key: str, stats_fi
             # own worker process
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             outputs = (f.result() for f in as_completed([pool.submit(_eval_job, job) for job in todo]))
-        for records in tqdm(outputs, total=len(todo), desc="evaluations", unit="job", dynamic_ncols=True,
-                            file=sys.stdout, disable=workers == 1):
-            name = next(n for n in records if n in keys)
+        for name, records in tqdm(outputs, total=len(todo), desc="evaluations", unit="job",
+                                  dynamic_ncols=True, file=sys.stdout, disable=workers == 1):
             key, paths = keys[name]
             for n, record in records.items():
                 with open(paths[n], "w") as f:
@@ -380,8 +379,8 @@ def stage_evaluate(args, cache: StageCache, det_key: str, rel_key: str, stats_fi
 def _ceiling(args, cache: StageCache, eval_dir: str) -> Dict[str, Any]:
     """AP under the AG annotations of a perfect detector that cannot tell which objects are involved."""
     path = os.path.join(eval_dir, "detector_ceiling.json")
-    key = _digest("ceiling", DatasetCatalog.get(TEST)[0]["file_name"], len(DatasetCatalog.get(TEST)),
-                  ("file", os.path.join(args.data, "generation.json")))
+    # the generator's record fixes every frame and object of the split: no need to load the dataset
+    key = _digest("ceiling", ("file", os.path.join(args.data, "generation.json")))
     if cache.valid("eval_detector_ceiling", key, [path]):
         with open(path) as f:
             return json.load(f)
