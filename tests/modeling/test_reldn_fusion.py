@@ -8,11 +8,20 @@ import torch
 from detectron2.structures import Boxes, Instances
 from torch import nn
 
+from ag_detectron.errors import ConfigError
 from ag_detectron.modeling.relation_heads.reldn import RelDNHead
 from ag_detectron.modeling.relation_heads.sampling import PairTargets
 from ag_detectron.modeling.testing import tiny_scene_graph_cfg
 
 IMAGE_SIZE = (100, 200)
+
+
+def _head(spatial_hidden_dim=None, **options) -> RelDNHead:
+    """A RelDNHead over the stub facing features, no frequency branch, plus ``options``."""
+    return RelDNHead(
+        pair_features=_FacingFeatures(), spatial_hidden_dim=spatial_hidden_dim, freq_bias=None,
+        **options
+    )
 
 
 class _FacingFeatures(nn.Module):
@@ -59,13 +68,7 @@ def _batch(n: int, generator: torch.Generator):
 
 def _train_accuracy(spatial_in_visual: bool) -> float:
     torch.manual_seed(0)
-    head = RelDNHead(
-        pair_features=_FacingFeatures(),
-        spatial_hidden_dim=16,
-        freq_bias=None,
-        spatial_in_visual=spatial_in_visual,
-        spatial_embed_dim=16,
-    )
+    head = _head(16, spatial_in_visual=spatial_in_visual, spatial_embed_dim=16)
     opt = torch.optim.Adam(head.parameters(), lr=1e-2)
     gen = torch.Generator().manual_seed(0)
     head.train()
@@ -95,27 +98,14 @@ class TestSpatialInVisual(unittest.TestCase):
         args = RelDNHead.from_config(cfg, {})
         self.assertTrue(args["spatial_in_visual"])
         self.assertEqual(args["spatial_embed_dim"], 12)
-        head = RelDNHead(
-            pair_features=_FacingFeatures(),
-            spatial_hidden_dim=None,
-            freq_bias=None,
-            spatial_in_visual=True,
-            spatial_embed_dim=8,
-        )
+        head = _head(spatial_in_visual=True, spatial_embed_dim=8)
         self.assertEqual(head.visual[0].in_features, 3 * 4 + 8)
         feats, ents, pairs, _, _ = _batch(3, torch.Generator().manual_seed(1))
         self.assertEqual(tuple(head.logits(feats, ents, pairs).shape), (3, 27))
 
     def test_zero_init_norm_and_frozen_branches(self):
         torch.manual_seed(0)
-        head = RelDNHead(
-            pair_features=_FacingFeatures(),
-            spatial_hidden_dim=8,
-            freq_bias=None,
-            zero_init_logits=True,
-            feature_norm=True,
-            freeze_branch_heads=True,
-        )
+        head = _head(8, zero_init_logits=True, feature_norm=True, freeze_branch_heads=True)
         feats, ents, pairs, _, _ = _batch(5, torch.Generator().manual_seed(2))
         # Zero-initialised last layers and zero biases: every logit starts at 0.
         self.assertTrue(torch.equal(head.logits(feats, ents, pairs), torch.zeros(5, 27)))
@@ -124,13 +114,8 @@ class TestSpatialInVisual(unittest.TestCase):
         self.assertTrue(all(p.requires_grad for p in head.visual.parameters()))
 
     def test_feature_dropout_train_only(self):
-        from ag_detectron.errors import ConfigError
-
         torch.manual_seed(0)
-        head = RelDNHead(
-            pair_features=_FacingFeatures(), spatial_hidden_dim=None, freq_bias=None,
-            feature_dropout=0.5,
-        )
+        head = _head(feature_dropout=0.5)
         feats, ents, pairs, _, _ = _batch(64, torch.Generator().manual_seed(3))
         head.train()
         a, b = head.logits(feats, ents, pairs), head.logits(feats, ents, pairs)
@@ -138,11 +123,10 @@ class TestSpatialInVisual(unittest.TestCase):
         head.eval()
         c, d = head.logits(feats, ents, pairs), head.logits(feats, ents, pairs)
         self.assertTrue(torch.equal(c, d))
-        plain = RelDNHead(pair_features=_FacingFeatures(), spatial_hidden_dim=None, freq_bias=None)
+        plain = _head()
         self.assertIsNone(plain.feature_dropout)
         with self.assertRaisesRegex(ConfigError, "FEATURE_DROPOUT"):
-            RelDNHead(pair_features=_FacingFeatures(), spatial_hidden_dim=None, freq_bias=None,
-                      feature_dropout=1.0)
+            _head(feature_dropout=1.0)
         cfg = tiny_scene_graph_cfg()
         cfg.MODEL.ROI_RELATION_HEAD.RELDN.USE_VISUAL = False
         cfg.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.25
