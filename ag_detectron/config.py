@@ -12,6 +12,8 @@ __all__ = [
     "add_charades_eval_config",
     "add_solver_config",
     "add_dataloader_config",
+    "add_clip_input_config",
+    "add_video_model_config",
 ]
 
 
@@ -170,6 +172,23 @@ def add_dataloader_config(cfg: CN) -> None:
     _C.DATALOADER.SHARING_STRATEGY = ""
 
 
+def add_clip_input_config(cfg: CN) -> None:
+    """``INPUT.CLIP.*`` / ``TEST.CLIP.*``: Charades clips for video models (docs/video.md)."""
+    _C = cfg
+    _C.INPUT.CLIP = CN()
+    # Frames per clip (T) and the stride between them in 24-fps Charades frames: SlowFast 64x2 is
+    # NUM_FRAMES 64, SAMPLING_RATE 2; LFB's I3D 32x4 is 32, 4.
+    _C.INPUT.CLIP.NUM_FRAMES = 8
+    _C.INPUT.CLIP.SAMPLING_RATE = 8
+    _C.TEST.CLIP = CN()
+
+
+def add_video_model_config(cfg: CN) -> None:
+    """``MODEL.VIDEO.*``: clip backbones and the clip classifier (docs/video.md)."""
+    _C = cfg
+    _C.MODEL.VIDEO = CN()
+
+
 def add_ag_config(cfg: CN) -> None:
     """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
     add_ag_dataset_config(cfg)
@@ -178,3 +197,5 @@ def add_ag_config(cfg: CN) -> None:
     add_charades_eval_config(cfg)
     add_solver_config(cfg)
     add_dataloader_config(cfg)
+    add_clip_input_config(cfg)
+    add_video_model_config(cfg)
