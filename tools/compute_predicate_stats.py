@@ -4,7 +4,8 @@
 Counts, over the per-frame dicts of one or more registered training datasets, how many relations
 have an object of class ``o`` (``n(o)``) and how many of those carry predicate ``r``
 (``n(o, r)``); relations without a person subject are skipped and counted. Format and table
-formula: ``ag_detectron/modeling/relation_heads/freq_prior.py``.
+formula: ``ag_detectron/modeling/relation_heads/freq_prior.py``; the counting is
+``ag_detectron.pipeline.predicate_stats.write_predicate_stats`` (the demo uses it too).
 
     python tools/compute_predicate_stats.py --dataset ag_train \
         --output datasets/ag_predicate_stats.json
@@ -14,33 +15,12 @@ Only training splits should be counted (the table initialises a model).
 
 import argparse
 import logging
-import os
 import sys
 from typing import List, Optional
 
-from detectron2.data import DatasetCatalog, MetadataCatalog
-
 import ag_detectron.data  # noqa: F401  (registration of the AG datasets)
-from ag_detectron.data.datasets.ag_categories import (
-    OBJECT_CLASSES,
-    PREDICATE_CLASSES,
-    PREDICATE_GROUPS,
-)
-from ag_detectron.modeling.relation_heads.freq_prior import (
-    compute_predicate_counts,
-    save_predicate_counts,
-)
-
-logger = logging.getLogger("ag_detectron.tools.compute_predicate_stats")
-
-
-def _vocabulary(name: str):
-    meta = MetadataCatalog.get(name)
-    objects = list(meta.get("thing_classes", OBJECT_CLASSES))
-    predicates = list(meta.get("predicate_classes", PREDICATE_CLASSES))
-    groups = meta.get("predicate_groups", {g.name: (g.start, g.stop) for g in PREDICATE_GROUPS})
-    sizes = [groups[g][1] - groups[g][0] for g in ("attention", "spatial", "contacting")]
-    return objects, predicates, sizes
+from ag_detectron.errors import DatasetFormatError
+from ag_detectron.pipeline.predicate_stats import write_predicate_stats
 
 
 def main(argv: Optional[List[str]] = None) -> str:
@@ -48,24 +28,10 @@ def main(argv: Optional[List[str]] = None) -> str:
     parser.add_argument("--dataset", action="append", required=True, help="registered name(s)")
     parser.add_argument("--output", required=True, help="JSON file to write")
     args = parser.parse_args(argv)
-
-    vocab = [_vocabulary(n) for n in args.dataset]
-    if any(v != vocab[0] for v in vocab[1:]):
-        parser.error(f"datasets {args.dataset} have different vocabularies")
-    objects, predicates, sizes = vocab[0]
-    dicts = [d for name in args.dataset for d in DatasetCatalog.get(name)]
-    counts = compute_predicate_counts(dicts, len(objects), len(predicates))
-    if counts.pair_counts.sum() == 0:
-        raise SystemExit(f"{args.dataset}: no relation with a person subject; nothing to count")
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    save_predicate_counts(args.output, counts, objects, predicates, sizes, args.dataset)
-    logger.info(
-        "Wrote %s: %d frames, %d relations (%d skipped without person)",
-        args.output,
-        len(dicts),
-        int(counts.pair_counts.sum()),
-        counts.num_skipped_relations,
-    )
+    try:
+        write_predicate_stats(args.dataset, args.output)
+    except DatasetFormatError as e:
+        raise SystemExit(str(e))
     return args.output
 
 
