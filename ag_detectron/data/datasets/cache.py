@@ -3,27 +3,43 @@ options.
 
 Cache directory: ``$AG_CACHE`` if set, else ``~/.cache/ag_detectron``. One file per (root, split,
 options), ``<prefix>_<params hash>_<sources hash>.pkl``; when the sources change, the new file
-replaces the old one. Writes go to a temporary file in the same directory and are moved into place
-with ``os.replace``, so a crash never leaves a half-written cache file. A cache file is valid only
-while every source file has the recorded size and mtime (nanoseconds) and the loader version is
-unchanged; an unreadable cache file is ignored (with a warning) and rewritten.
+replaces the old one. A cache file is valid only while every source file has the recorded size and
+mtime (nanoseconds) and the loader version is unchanged.
+
+File layout (``docs/ag_format.md``, "Parse cache"): a 24-byte header, then a pickle::
+
+    bytes 0-7    magic b"AGCACHE1" (format version in the last byte)
+    bytes 8-15   payload length (little-endian unsigned 64-bit)
+    bytes 16-19  CRC-32 of the payload (little-endian unsigned 32-bit)
+    bytes 20-23  zero
+    bytes 24-    payload: the pickled object
+
+A file whose magic, length or checksum does not match (truncated, bytes flipped, written by an
+older version) is never unpickled: :func:`load_cached` logs one warning naming the file and returns
+None, and the caller parses the sources again and rewrites it. Writers never share a file: each
+writes its own temporary file in the cache directory and moves it into place with ``os.replace``
+(atomic on POSIX), so two processes writing the same cache at once leave one complete file, and a
+reader sees either the old or a new complete file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import pickle
+import struct
 import tempfile
+import zlib
 from typing import Any, Dict, Optional, Sequence
 
 from detectron2.structures import BoxMode
 
 from ag_detectron.errors import DatasetFormatError
 
-from .safe_pickle import safe_load
+from .safe_pickle import RestrictedUnpickler
 
 __all__ = ["default_cache_dir", "cache_path", "load_cached", "save_cached"]
 
@@ -31,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 # Globals the cache files may contain besides builtins and NumPy arrays.
 _CACHE_GLOBALS = {("detectron2.structures.boxes", "BoxMode"): BoxMode}
+
+MAGIC = b"AGCACHE1"
+_HEADER = struct.Struct("<8sQI4x")  # magic, payload length, CRC-32 of the payload
+HEADER_SIZE = _HEADER.size  # 24
 
 
 def default_cache_dir() -> str:
@@ -63,23 +83,71 @@ def cache_path(
     return os.path.join(cache_dir or default_cache_dir(), f"{prefix}_{p_hash}_{s_hash}.pkl")
 
 
+def _read_checked(path: str) -> bytes:
+    """The payload of cache file ``path`` after checking magic, length and CRC-32.
+
+    Raises:
+        DatasetFormatError: the header or the payload does not match (message says which).
+    """
+    with open(path, "rb") as f:
+        header = f.read(HEADER_SIZE)
+        if len(header) < HEADER_SIZE:
+            raise DatasetFormatError(f"{path}: {len(header)} bytes, shorter than the cache header")
+        magic, length, crc = _HEADER.unpack(header)
+        if magic != MAGIC:
+            raise DatasetFormatError(f"{path}: not a cache file of this version (magic {magic!r})")
+        payload = f.read(length + 1)  # one byte more than announced detects trailing data
+    if len(payload) != length:
+        raise DatasetFormatError(
+            f"{path}: payload of {len(payload)} bytes, header says {length} (truncated or appended)"
+        )
+    if zlib.crc32(payload) != crc:
+        raise DatasetFormatError(f"{path}: payload checksum mismatch (corrupted)")
+    return payload
+
+
 def load_cached(path: str) -> Optional[Any]:
-    """The cached object, or None if the file is absent or unreadable."""
+    """The cached object, or None if the file is absent or fails any check (module docstring).
+
+    A failed check is logged as one warning naming the file and the reason; the caller rebuilds.
+    """
     if not os.path.isfile(path):
         return None
     try:
-        return safe_load(path, extra_globals=_CACHE_GLOBALS)
+        payload = _read_checked(path)
+        return RestrictedUnpickler(io.BytesIO(payload), path, _CACHE_GLOBALS).load()
+    except OSError as e:
+        logger.warning(f"Ignoring unreadable cache file {path}; it will be rebuilt: {e}")
     except DatasetFormatError as e:
-        logger.warning(f"Ignoring unreadable cache file {path}: {e}")
-        return None
+        logger.warning(f"Ignoring invalid cache file {path}; it will be rebuilt: {e}")
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
+        # checksum matched but the pickle does not load: written by an incompatible version
+        logger.warning(
+            f"Ignoring unreadable cache file {path}; it will be rebuilt: {type(e).__name__}: {e}"
+        )
+    return None
+
+
+class _ChecksumWriter:
+    """File wrapper for ``pickle.dump`` that counts the bytes written and their CRC-32."""
+
+    def __init__(self, f):
+        self._f, self.length, self.crc = f, 0, 0
+
+    def write(self, data) -> int:
+        self.length += len(data)
+        self.crc = zlib.crc32(data, self.crc)
+        return self._f.write(data)
 
 
 def save_cached(path: str, obj: Any) -> None:
-    """Atomically write ``obj`` to ``path`` (temp file in the same directory + ``os.replace``).
+    """Atomically write ``obj`` to ``path`` with the checked header (module docstring).
 
-    Older files for the same parameters (``<prefix>_<params hash>_*.pkl``, i.e. stale source
-    versions) are then removed. Failure to write (read-only or full disk) is logged as a warning;
-    the caller's result is unaffected.
+    The pickle streams into a temporary file in the same directory (header written last), which
+    ``os.replace`` moves into place. There is no fsync: a file cut short by a crash fails the length
+    check and is rebuilt. Older files for the same parameters (``<prefix>_<params hash>_*.pkl``,
+    i.e. stale source versions) are then removed. Failure to write (read-only or full disk) is
+    logged as a warning; the caller's result is unaffected.
     """
     directory = os.path.dirname(path)
     tmp = None
@@ -87,7 +155,11 @@ def save_cached(path: str, obj: Any) -> None:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".pkl", dir=directory)
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(bytes(HEADER_SIZE))
+            writer = _ChecksumWriter(f)
+            pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            f.seek(0)
+            f.write(_HEADER.pack(MAGIC, writer.length, writer.crc))
         os.replace(tmp, path)
         tmp = None
         _remove_stale_versions(path)
