@@ -18,7 +18,7 @@ __all__ = [
 
 
 def add_ag_dataset_config(cfg: CN) -> None:
-    """``DATASETS.AG.*``: loader-time options of the Action Genome loader (ag_format.md §7)."""
+    """``DATASETS.AG.*``: loader-time options of the Action Genome loader (docs/ag_format.md §7)."""
     _C = cfg
     _C.DATASETS.AG = CN()
     # Used by ag_detectron.data.datasets.load_options_from_cfg (kwargs of register_action_genome); the
@@ -44,7 +44,8 @@ def add_ag_dataset_config(cfg: CN) -> None:
 
 
 def add_relation_head_config(cfg: CN) -> None:
-    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (methods.md §2, docs/model.md)."""
+    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (docs/methods.md §2,
+    docs/model.md)."""
     _C = cfg
     _C.MODEL.ROI_RELATION_HEAD = CN()
     # Registered name in ROI_RELATION_HEAD_REGISTRY: "RelDNHead" or "FrequencyPriorHead".
@@ -124,14 +125,14 @@ def add_relation_head_config(cfg: CN) -> None:
     # Dropout on the subject / object / union features before the logit branches (training only);
     # 0 = none (the RelDN paper).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.0
-    # Graphical contrastive losses L1/L2/L3 (sgdet training only; methods.md §2.5).
+    # Graphical contrastive losses L1/L2/L3 (sgdet training only; docs/methods.md §2.5).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_LOSS = False
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_WEIGHTS = (1.0, 0.5, 0.1)  # lambda_1..3
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_MARGINS = (0.2, 0.2, 0.2)  # alpha_1..3
 
 
 def add_relation_eval_config(cfg: CN) -> None:
-    """``TEST.RELATION.*``: scene-graph recall evaluation (evaluation_protocol.md)."""
+    """``TEST.RELATION.*``: scene-graph recall evaluation (docs/protocol.md)."""
     _C = cfg
     _C.TEST.RELATION = CN()
     # Recall cut-offs K.
@@ -145,7 +146,7 @@ def add_relation_eval_config(cfg: CN) -> None:
 
 
 def add_charades_eval_config(cfg: CN) -> None:
-    """``TEST.CHARADES.*``: Charades video-level mAP (evaluation_protocol.md §4, docs/evaluation.md)."""
+    """``TEST.CHARADES.*``: Charades video-level mAP (docs/protocol.md §4, docs/evaluation.md)."""
     _C = cfg
     _C.TEST.CHARADES = CN()
     # How the views/clips of one video are combined before scoring: "max" (SlowFast/LFB) or "mean".

@@ -1,6 +1,6 @@
 """Model output (design.md "Model output") → JSON scene-graph records, and their drawing.
 
-Record schema (one per frame; ``docs/predict.md``)::
+Record schema (one per frame; ``docs/engine.md``)::
 
     {
       "frame": str,                     image id / file name / "<video>#<index>"

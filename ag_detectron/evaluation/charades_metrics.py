@@ -1,6 +1,6 @@
 """Charades video-level mAP: the official (``charades_map``) and the sklearn / SlowFast variants.
 
-Definitions: evaluation_protocol.md §4. Inputs are a (V, C) score matrix and a (V, C) 0/1 label
+Definitions: docs/protocol.md §4. Inputs are a (V, C) score matrix and a (V, C) 0/1 label
 matrix with videos in dataset (test-CSV) order.
 
 * ``official``: videos without any label get score -inf (ranked last, so they cannot change any

@@ -1,6 +1,6 @@
 """Scene-graph predictions emitted under each constraint, for all frames at once (vectorised).
 
-Implements evaluation_protocol.md §1.3–§1.4 and §3.2 on :class:`PackedFrames`. Each emitted
+Implements docs/protocol.md §1.3–§1.4 and §3.2 on :class:`PackedFrames`. Each emitted
 prediction is a cell of STTran's row matrix; its emission order (``26 * r + k`` plus a frame offset,
 :meth:`Emitted.keys`) breaks exact score ties. Keys are computed only where ties need them.
 """

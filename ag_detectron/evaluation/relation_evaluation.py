@@ -7,7 +7,7 @@ and calls the pure metric core (:mod:`relation_metrics`). Results (floats only) 
 ==========================================  ====================================================
 key                                         meaning
 ==========================================  ====================================================
-``<mode>/<c>/R@K``  (c = with, semi, no)    community recall (evaluation_protocol.md §1)
+``<mode>/<c>/R@K``  (c = with, semi, no)    community recall (docs/protocol.md §1)
 ``<mode>/<c>/mR@K_pooled``                  TEMPURA mean recall (§2)
 ``<mode>/<c>/mR@K_frame``                   DSG-DETR per-frame mean recall (§2)
 ``<mode>/ag_paper_image/R@K``               AG paper Table 5, mean over frames (§3.2)
@@ -44,7 +44,7 @@ __all__ = ["ActionGenomeRelationEvaluator", "MODES", "gt_from_dataset_dict"]
 logger = logging.getLogger(__name__)
 
 MODES = ("predcls", "sgcls", "sgdet")
-# Documented choices written into every results file (evaluation_protocol.md §5).
+# Documented choices written into every results file (docs/protocol.md §5).
 PROTOCOL_CHOICES = {
     "ties": "stable: emission order (row, then predicate; flat cell index for 'no')",
     "iou": "legacy +1 IoU, >= threshold on subject and object",
@@ -108,7 +108,7 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         Args:
             dataset_name: a registered AG dataset (``DatasetCatalog`` dicts with ``image_id``).
             mode: "predcls" | "sgcls" | "sgdet" (required without ``cfg``); in PredCls every
-                object score is taken as 1 (evaluation_protocol.md §1.1).
+                object score is taken as 1 (docs/protocol.md §1.1).
             cfg: optional config; settings not given explicitly are read from it
                 (:meth:`settings_from_config`), else the protocol defaults apply.
             topk: recall cut-offs K (default 10, 20, 50, 100).

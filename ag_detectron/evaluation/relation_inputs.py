@@ -2,7 +2,7 @@
 
 The metric core (:mod:`relation_metrics`) works on all frames at once. This module turns per-frame
 records into concatenated arrays with frame offsets (:class:`PackedFrames`) and rejects malformed
-inputs with :class:`~ag_detectron.errors.EvaluationInputError` (evaluation_protocol.md §1.1).
+inputs with :class:`~ag_detectron.errors.EvaluationInputError` (docs/protocol.md §1.1).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = [
     "PROB_SUM_TOL",
 ]
 
-# |sum(attention) - 1| tolerance of the double-softmax guard (evaluation_protocol.md §1.1).
+# |sum(attention) - 1| tolerance of the double-softmax guard (docs/protocol.md §1.1).
 PROB_SUM_TOL = 1e-4
 
 

@@ -1,6 +1,6 @@
 """Scene-graph recall R@K, mean recall and the AG-paper protocol: the pure, vectorised core.
 
-Definitions: ``/work/shared/docs/evaluation_protocol.md`` §1–§3 (community STTran protocol with
+Definitions: ``docs/protocol.md`` §1–§3 (community STTran protocol with
 "with" / "semi" / "no" constraints, TEMPURA / DSG-DETR mean recall, AG paper Table 5). All frames
 are processed together: predictions are emitted per constraint (:mod:`relation_emission`), ranked
 per frame with one stable sort on (frame, -score, emission order), matched to ground truth by a

@@ -1,4 +1,4 @@
-"""Tiny Action Genome fixtures in the exact release format, for tests (modelled on ag_format.md
+"""Tiny Action Genome fixtures in the exact release format, for tests (modelled on docs/ag_format.md
 §4-§5).
 
 ``make_ag_annotations()`` returns ``(persons, objects)`` dicts shaped like ``person_bbox.pkl`` and

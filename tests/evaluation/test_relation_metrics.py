@@ -1,4 +1,4 @@
-"""Hand-computed scene-graph recall cases (evaluation_protocol.md §5 "Minimum tests").
+"""Hand-computed scene-graph recall cases (the rules of docs/protocol.md §1–§2).
 
 Conventions in these toys: person box index 0 (class 0), objects from index 1. Global predicate
 ids: attention 0 looking_at, 1 not_looking_at, 2 unsure; spatial 3 above, 4 beneath,

@@ -1,4 +1,4 @@
-"""The vectorised recall core against a loop-based reference written from evaluation_protocol.md.
+"""The vectorised recall core against a loop-based reference written from docs/protocol.md.
 
 The reference follows STTran's structure literally: per frame, build the 3P x 26 row matrix, apply
 the constraint row by row, sort by triplet score (stable: emission order on ties), match each

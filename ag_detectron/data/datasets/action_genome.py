@@ -1,4 +1,4 @@
-"""Action Genome: ``load_action_genome`` (cached) and ``register_action_genome`` (ag_format.md,
+"""Action Genome: ``load_action_genome`` (cached) and ``register_action_genome`` (docs/ag_format.md,
 design.md).
 
 Root layout::

@@ -77,7 +77,7 @@ PREDICATE_CLASSES: Tuple[str, ...] = tuple(
     read_class_file(os.path.join(VOCAB_DIR, "relationship_classes.txt"), NUM_PREDICATES)
 )
 
-# Spellings used inside object_bbox_and_relationship.pkl (ag_format.md §3), in class-file order.
+# Spellings used inside object_bbox_and_relationship.pkl (docs/ag_format.md §3), class-file order.
 # person never appears as an object 'class' in the pickle; its entry is kept for index alignment.
 # fmt: off
 PKL_OBJECT_NAMES: Tuple[str, ...] = (

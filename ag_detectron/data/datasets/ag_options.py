@@ -1,4 +1,5 @@
-"""Loader-time options of the Action Genome loader and the named filter presets (ag_format.md §7).
+"""Loader-time options of the Action Genome loader and the named filter presets
+(docs/ag_format.md §7).
 
 Every option and its default:
 
@@ -11,10 +12,14 @@ Every option and its default:
   has 0 rows (STTran rule 3).
 * ``min_frames_per_video`` ("none": 0 = off, "sttran": 3): drop videos with fewer frames left after
   the frame filters (STTran rule 4, ``len(video) > 2``).
-* ``min_box_short_edge`` (0 = off; 16 reproduces STTran's ``filtersmall`` pickle for SGCls/SGDet):
-  keep only object boxes whose short edge is strictly larger (``min(w, h) > 16``). Applied to object
-  boxes while reading, i.e. before rules 2-4, as if the filtered pickle had been read. Person boxes
-  are not filtered.
+* ``min_box_short_edge`` (0 = off; 16 in the ``*_filtersmall`` datasets for SGCls/SGDet): a
+  visible object whose box, as written in the pickle (``w``, ``h`` before any clipping to the
+  frame), has ``min(w, h) <= min_box_short_edge`` is dropped together with its relations and counted
+  in ``small_boxes``; only strictly larger objects are kept. It runs while reading, before rules
+  2-4, so a frame left without visible objects can then fall under rule 2. Person boxes are not
+  filtered. This follows the rule STTran states for its separately distributed ``filtersmall``
+  pickle ("short edges larger than 16 pixels"); whether that file deleted the small objects or
+  marked them invisible is not public, and no test compares against it (docs/ag_format.md §7).
 * ``num_predicates`` (26): 26 = the release; 25 = the paper, ``other_relationship`` (global id 18)
   is dropped from every relation and the ids above it shift down by one.
 """

@@ -1,4 +1,4 @@
-"""Parse the Action Genome release files into per-frame Detectron2 dataset dicts (ag_format.md
+"""Parse the Action Genome release files into per-frame Detectron2 dataset dicts (docs/ag_format.md
 §1-§5).
 
 This module reads and validates; :mod:`.action_genome` adds caching, logging and registration. Every

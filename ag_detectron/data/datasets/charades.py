@@ -1,4 +1,5 @@
-"""Charades: ``load_charades`` (one dict per video) and ``register_charades`` (ag_format.md §10).
+"""Charades: ``load_charades`` (one dict per video) and ``register_charades``
+(docs/ag_format.md §10).
 
 Root layout (the CSVs and the classes file may also sit in ``root/annotations/``)::
 

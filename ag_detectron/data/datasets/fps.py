@@ -1,7 +1,7 @@
 """Frame-rate conversion between Action Genome frames (native fps) and Charades frames (24 fps).
 
 AG frame numbers are 1-based indices at each video's native frame rate; ``Charades_v1_rgb`` frames
-are 1-based at 24 fps (ag_format.md §8). The per-video fps comes from the sidecar JSON
+are 1-based at 24 fps (docs/ag_format.md §8). The per-video fps comes from the sidecar JSON
 ``<AG root>/annotations/video_fps.json`` = ``{"<VIDEO_ID>": fps, ...}``, written by
 ``tools/dump_frames.py`` (read from each mp4 container) and by the synthetic-data generator.
 """

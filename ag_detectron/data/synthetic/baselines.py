@@ -1,6 +1,6 @@
 """Label-only baselines on an Action Genome-format dataset: frequency prior and label ceiling.
 
-* **Frequency prior** (methods.md §3, the ``FreqPrior`` model without learning): for an object of
+* **Frequency prior** (docs/methods.md §3, the frequency prior without learning): for an object of
   class o, attention probabilities ``p(a | o)`` and spatial / contacting probabilities
   ``p(r | o) = n(o, r) / n(o)``, counted on the train split. Scored on the test split as PredCls
   (GT boxes and classes) with the community recall (``ag_detectron.evaluation.relation_metrics``).

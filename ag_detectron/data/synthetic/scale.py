@@ -1,6 +1,6 @@
 """Annotations-only synthetic Action Genome at the real release's scale (for load benchmarks).
 
-No images and no scripted world: label *statistics* follow the public counts (ag_format.md §5, §9):
+No images and no scripted world: label *statistics* follow the public counts (docs/ag_format.md §9):
 288,782 frame keys, ~9.6k videos (~30 keys each), 2.55 object entries per frame on average (max 9;
 classes drawn by the release's box frequencies, distinct within a frame), ~19 % frames without a
 person box, ~75 % visible objects, ~3.1 relation labels per visible object (~1.7M in total). Every
@@ -26,7 +26,7 @@ FRAMES_PER_VIDEO = 30.0
 NO_PERSON_FRACTION = 0.189  # 54,529 / 288,782
 VISIBLE_FRACTION = 0.75
 TEST_FRACTION = 0.2
-# visible boxes per class in frames with a person (TRACE freq_num_list.json, ag_format.md §3),
+# visible boxes per class in frames with a person (TRACE freq_num_list.json, docs/ag_format.md §3),
 # class-file order 1..35
 _CLASS_BOXES = np.array(
     [

@@ -1,4 +1,4 @@
-"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (methods.md §2.2).
+"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (docs/methods.md §2.2).
 
 For every (person, object) pair and predicate group g ∈ {attention 3, spatial 6, contacting 17}::
 
