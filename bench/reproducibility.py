@@ -6,10 +6,11 @@
 Trains the synthetic detector config (``configs/Synthetic/faster_rcnn_R_50n_FPN_adamw_synth.yaml``)
 for ``--iters`` iterations in one process, from the same seed, once per setting below, each in a
 fresh child process, and compares the final weights with the first run's (SHA-256 of all tensors,
-largest absolute difference). Settings: a repeat of the baseline; the ATen CPU kernels of another
-instruction set (``ATEN_CPU_CAPABILITY``), oneDNN limited to AVX2 (``ONEDNN_MAX_CPU_ISA``), 2 torch
-threads, another Python hash seed, 0 or 2 data-loader workers. The dataset must exist (a world
-written by ``ag_detectron.data.synthetic.generate``, e.g. by ``tools/demo.py --videos 8``).
+largest absolute parameter difference, relative L2 distance). Settings: a repeat of the baseline;
+the ATen CPU kernels of another instruction set (``ATEN_CPU_CAPABILITY``), oneDNN limited to
+AVX2 (``ONEDNN_MAX_CPU_ISA``), 2 torch threads, another Python hash seed, 0 or 2 data-loader
+workers. The dataset must exist (a world written by ``ag_detectron.data.synthetic.generate``,
+e.g. by ``tools/demo.py --videos 8``).
 Results go to docs/reproducibility.md by hand.
 """
 import argparse
@@ -31,7 +32,8 @@ from ag_detectron.pipeline.config import load_config
 from ag_detectron.pipeline.synthetic import register_synthetic_splits
 from ag_detectron.pipeline.training import schedule_overrides
 
-data, out, iters, threads, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+data, out = sys.argv[1:3]
+iters, threads, workers = (int(v) for v in sys.argv[3:6])
 torch.set_num_threads(threads)
 register_synthetic_splits(data, "repro_train", "repro_test", "repro_test_all_drawn")
 cfg = load_config("configs/Synthetic/faster_rcnn_R_50n_FPN_adamw_synth.yaml", {
@@ -67,6 +69,17 @@ def _weights(path: str):
     return state, h.hexdigest()[:16]
 
 
+def _distance(state, base) -> dict:
+    """Largest absolute parameter difference and the relative L2 distance of all parameters
+    (BatchNorm running statistics excluded: they are buffers, not learned)."""
+    keys = [k for k in base if base[k].is_floating_point() and "running_" not in k]
+    diff = [(state[k].double() - base[k].double()) for k in keys]
+    num = sum(float((d * d).sum()) for d in diff)
+    den = sum(float((base[k].double() ** 2).sum()) for k in keys)
+    return {"max_abs_param_diff": max(float(d.abs().max()) for d in diff),
+            "rel_l2_param_diff": (num / den) ** 0.5}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True)
@@ -92,11 +105,9 @@ def main(argv=None) -> int:
         state, digest = _weights(os.path.join(out, "model_final.pth"))
         if base is None:
             base = state
-        diff = max(float((state[k].double() - base[k].double()).abs().max()) for k in base
-                   if state[k].is_floating_point())
-        print(json.dumps({"setting": name, "weights_sha256": digest, "max_abs_diff_vs_first": diff,
-                          "final_loss": round(info["loss"], 6), "aten_capability": info["capability"]}),
-              flush=True)
+        record = {"setting": name, "weights_sha256": digest, **_distance(state, base),
+                  "final_loss": round(info["loss"], 6), "aten_capability": info["capability"]}
+        print(json.dumps(record), flush=True)
     return 0
 
 

@@ -1,6 +1,6 @@
-"""What docs/reproducibility.md promises: on one machine, two training runs from the same config and
-seed end with bit-identical weights (and the same loss history). The data-loader worker count is part
-of the config: another count draws other augmentations (docs/reproducibility.md)."""
+"""What docs/reproducibility.md promises: on one machine, two training runs from the same config
+and seed end with bit-identical weights (and the same loss history). The data-loader worker count
+is part of the config: another count draws other augmentations (docs/reproducibility.md)."""
 import os
 import tempfile
 import unittest
