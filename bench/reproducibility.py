@@ -13,6 +13,7 @@ workers. The dataset must exist (a world written by ``ag_detectron.data.syntheti
 e.g. by ``tools/demo.py --videos 8``).
 Results go to docs/reproducibility.md by hand.
 """
+
 import argparse
 import hashlib
 import json
@@ -76,8 +77,10 @@ def _distance(state, base) -> dict:
     diff = [(state[k].double() - base[k].double()) for k in keys]
     num = sum(float((d * d).sum()) for d in diff)
     den = sum(float((base[k].double() ** 2).sum()) for k in keys)
-    return {"max_abs_param_diff": max(float(d.abs().max()) for d in diff),
-            "rel_l2_param_diff": (num / den) ** 0.5}
+    return {
+        "max_abs_param_diff": max(float(d.abs().max()) for d in diff),
+        "rel_l2_param_diff": (num / den) ** 0.5,
+    }
 
 
 def main(argv=None) -> int:
@@ -94,9 +97,20 @@ def main(argv=None) -> int:
         out = os.path.join(args.out, f"run{i}")
         run_env = dict(os.environ, OMP_NUM_THREADS=str(threads), **env)
         res = subprocess.run(
-            [sys.executable, "-c", _CHILD, os.path.abspath(args.data), out, str(args.iters),
-             str(threads), str(workers)],
-            env=run_env, cwd=repo, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-c",
+                _CHILD,
+                os.path.abspath(args.data),
+                out,
+                str(args.iters),
+                str(threads),
+                str(workers),
+            ],
+            env=run_env,
+            cwd=repo,
+            capture_output=True,
+            text=True,
         )
         if res.returncode != 0:
             print(json.dumps({"setting": name, "error": res.stderr[-2000:]}))
@@ -105,8 +119,13 @@ def main(argv=None) -> int:
         state, digest = _weights(os.path.join(out, "model_final.pth"))
         if base is None:
             base = state
-        record = {"setting": name, "weights_sha256": digest, **_distance(state, base),
-                  "final_loss": round(info["loss"], 6), "aten_capability": info["capability"]}
+        record = {
+            "setting": name,
+            "weights_sha256": digest,
+            **_distance(state, base),
+            "final_loss": round(info["loss"], 6),
+            "aten_capability": info["capability"],
+        }
         print(json.dumps(record), flush=True)
     return 0
 

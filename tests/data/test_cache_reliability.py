@@ -1,6 +1,7 @@
 """The parse cache never yields a wrong dataset: truncated, byte-flipped or foreign cache files are
 detected (header magic / length / CRC-32), reported with a warning naming the file, and rebuilt;
 two processes writing the same cache at once leave a file that loads as a fresh parse."""
+
 import glob
 import multiprocessing
 import os
@@ -117,7 +118,9 @@ class TestCacheReliability(unittest.TestCase):
         os.remove(path)
         ctx = multiprocessing.get_context("fork")
         barrier, queue, rounds = ctx.Barrier(3), ctx.Queue(), 30
-        procs = [ctx.Process(target=_writer, args=(path, expected, barrier, rounds)) for _ in range(2)]
+        procs = [
+            ctx.Process(target=_writer, args=(path, expected, barrier, rounds)) for _ in range(2)
+        ]
         procs.append(ctx.Process(target=_reader, args=(path, expected, barrier, 3 * rounds, queue)))
         for p in procs:
             p.start()

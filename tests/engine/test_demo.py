@@ -1,4 +1,7 @@
-"""tools/demo.py end to end at a tiny size: every stage runs, the table is complete, stages are reused."""
+"""tools/demo.py end to end at a tiny size: every stage runs, the table is complete, stages are
+reused, and a changed config reruns exactly the stages it feeds (``--force``: the stage-cache tests
+in tests/pipeline/test_stage_cache.py)."""
+
 import json
 import os
 import tempfile
@@ -14,12 +17,29 @@ class TestDemo(unittest.TestCase):
             out = os.path.join(tmp, "out")
             # --num-procs 1: spawned workers cannot re-import a module loaded from a file path; the
             # multi-process Trainer path is covered by test_multiprocess.py.
-            argv = ["--output", out, "--data", os.path.join(tmp, "ag_synth"), "--videos", "3",
-                    "--det-iters", "2", "--rel-iters", "2", "--num-vis", "1", "--num-procs", "1", "--eval-procs", "2"]
+            argv = [
+                "--output",
+                out,
+                "--data",
+                os.path.join(tmp, "ag_synth"),
+                "--videos",
+                "3",
+                "--det-iters",
+                "2",
+                "--rel-iters",
+                "2",
+                "--num-vis",
+                "1",
+                "--num-procs",
+                "1",
+                "--eval-procs",
+                "2",
+            ]
             summary = demo.main(argv)
             results = summary["results"]
             expected = {"detector", "detector_all_drawn", "detector_ceiling"} | {
-                f"{m}_{mode}" for m in ("reldn", "freq") for mode in demo.MODES}
+                f"{m}_{mode}" for m in ("reldn", "freq") for mode in demo.MODES
+            }
             self.assertEqual(set(results), expected)
             for name in ("detector", "detector_all_drawn", "detector_ceiling"):
                 self.assertIn("AP50", results[name]["results"]["bbox"])
@@ -46,6 +66,19 @@ class TestDemo(unittest.TestCase):
             with open(os.path.join(out, "stages.json")) as f:
                 self.assertEqual(json.load(f), stages)
             self.assertEqual(again["results"], json.loads(json.dumps(results)))
+            # A changed RelDN schedule retrains the head (and re-evaluates it), not the detector.
+            changed = [
+                a if a != "2" or argv[i - 1] != "--rel-iters" else "3" for i, a in enumerate(argv)
+            ]
+            demo.main(changed)
+            self.assertEqual(os.path.getmtime(det), stamps[0])
+            self.assertNotEqual(os.path.getmtime(rel), stamps[1])
+            with open(os.path.join(out, "stages.json")) as f:
+                after = json.load(f)
+            self.assertEqual(after["detector"], stages["detector"])
+            self.assertNotEqual(after["reldn"], stages["reldn"])
+            self.assertNotEqual(after["eval_reldn_predcls"], stages["eval_reldn_predcls"])
+            self.assertEqual(after["eval_freq_predcls"], stages["eval_freq_predcls"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """What docs/reproducibility.md promises: on one machine, two training runs from the same config
 and seed end with bit-identical weights (and the same loss history). The data-loader worker count
 is part of the config: another count draws other augmentations (docs/reproducibility.md)."""
+
 import os
 import tempfile
 import unittest
@@ -18,8 +19,13 @@ def _train(root: str, out_dir: str, workers: int):
     train, _ = register_tiny_ag(os.path.join(root, "data"), "engine_repro")
     cfg = tiny_config(
         "quick_schedules/faster_rcnn_synth_instant_test.yaml",
-        {"DATASETS.TRAIN": (train,), "DATASETS.TEST": (), "SOLVER.MAX_ITER": NUM_ITERS,
-         "DATALOADER.NUM_WORKERS": workers, "OUTPUT_DIR": out_dir},
+        {
+            "DATASETS.TRAIN": (train,),
+            "DATASETS.TEST": (),
+            "SOLVER.MAX_ITER": NUM_ITERS,
+            "DATALOADER.NUM_WORKERS": workers,
+            "OUTPUT_DIR": out_dir,
+        },
     )
     seed_all_rng(cfg.SEED)  # what tools/train_net.py (default_setup) and the demo do
     trainer = Trainer(cfg)

@@ -1,5 +1,6 @@
 """The stage cache and the stage runner: a stage is skipped while its key and outputs are unchanged,
 reruns when the key (e.g. its config) changes or an output is missing, and ``force`` reruns it."""
+
 import json
 import logging
 import os
@@ -56,7 +57,9 @@ class TestStageCache(unittest.TestCase):
         key = digest("detector", load_config(config, overrides).dump())
         self.assertTrue(self._run(key))
         self.assertFalse(self._run(digest("detector", load_config(config, overrides).dump())))
-        changed = digest("detector", load_config(config, {**overrides, "SOLVER.MAX_ITER": 6}).dump())
+        changed = digest(
+            "detector", load_config(config, {**overrides, "SOLVER.MAX_ITER": 6}).dump()
+        )
         self.assertNotEqual(changed, key)
         self.assertTrue(self._run(changed))
         self.assertEqual(self.calls, 2)
@@ -103,8 +106,9 @@ class TestRunStages(unittest.TestCase):
         self.assertEqual(seen, ["a", "b"])
         self.assertEqual(state, {"a": 1, "b": 2, "c": None})
         self.assertEqual(set(timings), {"a", "b", "c", "total"})
-        self.assertEqual([r.getMessage() for r in logs.records],
-                         ["[1/3] first", "[2/3] second", "[3/3] third"])
+        self.assertEqual(
+            [r.getMessage() for r in logs.records], ["[1/3] first", "[2/3] second", "[3/3] third"]
+        )
 
 
 class TestDemoKeys(unittest.TestCase):
@@ -114,8 +118,9 @@ class TestDemoKeys(unittest.TestCase):
         demo = load_tool("demo")
         config = demo.CONFIGS["detector"]
         base = load_config(config, {"OUTPUT_DIR": "/tmp/x"})
-        other = load_config(config, {"OUTPUT_DIR": "/tmp/x",
-                                     "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": "other.json"})
+        other = load_config(
+            config, {"OUTPUT_DIR": "/tmp/x", "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": "other.json"}
+        )
         self.assertEqual(demo._detector_cfg_dump(base), demo._detector_cfg_dump(other))
         lr = load_config(config, {"OUTPUT_DIR": "/tmp/x", "SOLVER.BASE_LR": 0.123})
         self.assertNotEqual(demo._detector_cfg_dump(base), demo._detector_cfg_dump(lr))
