@@ -9,12 +9,19 @@ import tempfile
 import unittest
 from unittest import mock
 
+import numpy as np
+
 from ag_detectron.data.datasets import load_action_genome_with_counts
 from ag_detectron.data.datasets.cache import HEADER_SIZE, MAGIC, load_cached, save_cached
 from ag_detectron.utils.ag_fixtures import make_ag_annotations, write_ag_root
 
 _PARSE = "ag_detectron.data.datasets.action_genome.parse_action_genome"
 _LOGGER = "ag_detectron.data.datasets.cache"
+
+
+def _payload_length(path: str) -> int:
+    with open(path, "rb") as f:
+        return int.from_bytes(f.read(HEADER_SIZE)[8:16], "little")
 
 
 def _writer(path, obj, barrier, rounds):
@@ -77,6 +84,17 @@ class TestCacheReliability(unittest.TestCase):
             data = f.read()
         self.assertEqual(data[:8], MAGIC)
         self.assertEqual(int.from_bytes(data[8:16], "little"), len(data) - HEADER_SIZE)
+
+    def test_large_arrays_roundtrip(self):
+        # large buffers reach the writer as PickleBuffer objects (protocol 5), not bytes
+        obj = {"frames": np.arange(300_000, dtype=np.int64), "big": b"x" * 200_000, "n": 3}
+        path = os.path.join(self.cache, "big.pkl")
+        save_cached(path, obj)
+        got = load_cached(path)
+        self.assertEqual(set(got), set(obj))
+        self.assertTrue(np.array_equal(got["frames"], obj["frames"]))
+        self.assertEqual((got["big"], got["n"]), (obj["big"], 3))
+        self.assertEqual(os.path.getsize(path) - HEADER_SIZE, _payload_length(path))
 
     def test_truncated_at_several_offsets(self):
         self._load()

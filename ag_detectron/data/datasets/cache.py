@@ -135,9 +135,11 @@ class _ChecksumWriter:
         self._f, self.length, self.crc = f, 0, 0
 
     def write(self, data) -> int:
-        self.length += len(data)
-        self.crc = zlib.crc32(data, self.crc)
-        return self._f.write(data)
+        # bytes, or a PickleBuffer / memoryview for large buffers (e.g. NumPy arrays, protocol 5)
+        view = memoryview(data)
+        self.length += view.nbytes
+        self.crc = zlib.crc32(view, self.crc)
+        return self._f.write(view)
 
 
 def save_cached(path: str, obj: Any) -> None:
