@@ -1,5 +1,6 @@
 """Training a config in one or more CPU processes, with a progress bar (used by pipeline stages)."""
 
+import logging
 import os
 import sys
 from typing import Any, Callable, Dict, Optional
@@ -67,8 +68,6 @@ def _train_worker(
     torch.set_num_threads(1)
     if comm.get_world_size() > 1:
         rank = comm.get_rank()
-        import logging
-
         setup_run_logging(
             log_file if rank == 0 else f"{log_file}.rank{rank}",
             logging.getLogger("ag_detectron.pipeline"),
