@@ -1,8 +1,8 @@
 """All frame decoding of the project: JPEG frame folders and video files (docs/video.md).
 
 - **Frame folders** ``Charades_v1_rgb/<id>/<id>-NNNNNN.jpg`` (24 fps, 1-based): JPEGs decoded with
-  ``torchvision.io.decode_jpeg`` (libjpeg-turbo), the fastest of the decoders measured in
-  docs/benchmarks.md.
+  ``simplejpeg`` (libjpeg-turbo; strict: a truncated or corrupt file is an error), the fastest of
+  the decoders measured in docs/benchmarks.md (torchvision's JPEG decoding is also deprecated).
 - **Video files** (``Charades_v1_480/<id>.mp4`` or any container FFmpeg reads): PyAV. A video is put
   on the 24-fps timeline by time: 24-fps frame ``n`` is the decoded frame shown at
   ``t = (n - 1) / 24`` s (the last frame whose presentation time is ``<= t``, to a tolerance of
@@ -21,8 +21,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import av
 import numpy as np
+import simplejpeg
 import torch
-from torchvision.io import ImageReadMode, decode_jpeg
 
 from ag_detectron.errors import DatasetFormatError
 
@@ -80,14 +80,12 @@ def decode_jpeg_file(path: str, video_id: str = "?") -> torch.Tensor:
     except FileNotFoundError:
         raise DatasetFormatError(f"video {video_id!r}: frame file {path} does not exist") from None
     try:
-        image = decode_jpeg(
-            torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB
-        )
-    except RuntimeError as e:
+        image = simplejpeg.decode_jpeg(data, colorspace="RGB")
+    except ValueError as e:
         raise DatasetFormatError(
             f"video {video_id!r}: frame file {path} is not a readable JPEG ({e})"
         ) from None
-    return image
+    return torch.from_numpy(image).permute(2, 0, 1)
 
 
 def read_frame_folder(

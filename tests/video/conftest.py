@@ -73,3 +73,12 @@ def write_mp4(path: str, duration: float, fps: int) -> None:
 @pytest.fixture(scope="session")
 def charades_root(tmp_path_factory):
     return write_root(str(tmp_path_factory.mktemp("charades")), mp4_fps=30)
+
+
+@pytest.fixture(scope="session")
+def fx():
+    """This module's helpers (``level``, ``frame_image``, ``write_root``, ``write_mp4``), for tests
+    (pytest's importlib mode does not make conftest importable by name)."""
+    import sys
+
+    return sys.modules[__name__]
