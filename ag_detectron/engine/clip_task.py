@@ -67,6 +67,10 @@ class ClipClassificationTask(Task):
     evaluator_types = ("charades",)
 
     @classmethod
+    def build_mapper(cls, cfg: CfgNode, is_train: bool) -> ClipDatasetMapper:
+        return ClipDatasetMapper(cfg, is_train=is_train)
+
+    @classmethod
     def build_train_loader(cls, cfg: CfgNode) -> Any:
         for name in cfg.DATASETS.TRAIN:
             cls.check_dataset(cfg, name)
@@ -75,7 +79,7 @@ class ClipClassificationTask(Task):
         )
         return build_detection_train_loader(
             dicts,
-            mapper=ClipDatasetMapper(cfg, is_train=True),
+            mapper=cls.build_mapper(cfg, True),
             total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
             aspect_ratio_grouping=False,
             num_workers=cfg.DATALOADER.NUM_WORKERS,
@@ -92,7 +96,7 @@ class ClipClassificationTask(Task):
         )
         return build_detection_test_loader(
             views,
-            mapper=ClipDatasetMapper(cfg, is_train=False),
+            mapper=cls.build_mapper(cfg, False),
             batch_size=cfg.TEST.CLIP.BATCH_SIZE,
             num_workers=cfg.DATALOADER.NUM_WORKERS,
         )
