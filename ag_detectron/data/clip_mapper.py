@@ -1,4 +1,5 @@
-"""``ClipDatasetMapper``: a Charades video dict -> one clip (training) or one test view (docs/video.md).
+"""``ClipDatasetMapper``: a Charades video dict -> one training clip or one test view
+(docs/video.md).
 
 Output contract (what the video models consume), one dict per clip / view:
 
@@ -11,8 +12,8 @@ Output contract (what the video models consume), one dict per clip / view:
 - ``"clip_center_sec"``: float, midpoint of the first and last frame's times.
 
 Training: random clip start, scale jitter of the short side, random square crop, horizontal flip.
-Test: the dict carries ``"view"`` (added by the test loader, :func:`expand_test_views`); the short side
-is resized to ``TEST_CROP_SIZE`` and the view's square crop is taken.
+Test: the dict carries ``"view"`` (added by the test loader, :func:`expand_test_views`); the short
+side is resized to ``TEST_CROP_SIZE`` and the view's square crop is taken.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def resize_short_side(clip: torch.Tensor, size: int) -> torch.Tensor:
 def expand_test_views(
     dicts: Sequence[Dict[str, Any]], num_temporal: int, num_spatial: int
 ) -> List[Dict[str, Any]]:
-    """One shallow copy per (temporal, spatial) view of every video, video-major, with ``"view"``."""
+    """One shallow copy per (temporal, spatial) view of every video, video-major, with
+    ``"view"``."""
     if int(num_temporal) != num_temporal or num_temporal < 1:
         raise ConfigError(f"TEST.CLIP.NUM_ENSEMBLE_VIEWS={num_temporal!r}; expected an int >= 1")
     if num_spatial not in (1, 3):

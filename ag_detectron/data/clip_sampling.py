@@ -103,8 +103,8 @@ def clip_frame_numbers(
 
     Returns:
         ``(frames, num_padded)``: int64 array (num_frames,) ``start + i * sampling_rate`` with
-        numbers past ``video_frames`` replaced by ``video_frames`` (the last frame repeated), and the
-        number of replaced entries.
+        numbers past ``video_frames`` replaced by ``video_frames`` (the last frame repeated), and
+        the number of replaced entries.
 
     Raises:
         DatasetFormatError: ``start`` is before frame 1 or after the video's last frame.

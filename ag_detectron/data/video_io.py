@@ -136,7 +136,9 @@ def _open(path: str, video_id: str) -> "av.container.InputContainer":
     try:
         container = av.open(path)
     except av.error.FFmpegError as e:
-        raise DatasetFormatError(f"video {video_id!r}: video file {path} is unreadable ({e})") from None
+        raise DatasetFormatError(
+            f"video {video_id!r}: video file {path} is unreadable ({e})"
+        ) from None
     if not container.streams.video:
         container.close()
         raise DatasetFormatError(f"video {video_id!r}: video file {path} has no video stream")
@@ -156,7 +158,8 @@ def _info(container, path: str, video_id: str) -> VideoInfo:
         duration = stream.frames / fps
     if duration is None or not duration > 0:
         raise DatasetFormatError(f"video {video_id!r}: video file {path} has no duration")
-    return VideoInfo(fps=fps, duration=duration, num_frames_24=max(round(duration * CHARADES_FPS), 1))
+    frames_24 = max(round(duration * CHARADES_FPS), 1)
+    return VideoInfo(fps=fps, duration=duration, num_frames_24=frames_24)
 
 
 def probe_video(path: str, video_id: str = "?") -> VideoInfo:

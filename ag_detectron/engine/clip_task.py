@@ -1,11 +1,11 @@
-"""``ClipClassificationTask``: loaders and evaluator of clip classifiers on Charades (docs/video.md).
+"""``ClipClassificationTask``: loaders and evaluator of Charades clip classifiers (docs/video.md).
 
 - Train loader: every dict of ``DATASETS.TRAIN`` (videos without actions left out unless
   ``DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS``), one random clip per item
   (:class:`~ag_detectron.data.clip_mapper.ClipDatasetMapper`), batches of ``SOLVER.IMS_PER_BATCH``
   clips in total, no aspect-ratio grouping.
-- Test loader: each video expanded to ``TEST.CLIP.NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS`` items, one
-  per view, batches of ``TEST.CLIP.BATCH_SIZE`` views.
+- Test loader: each video expanded to ``TEST.CLIP.NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS`` items,
+  one per view, batches of ``TEST.CLIP.BATCH_SIZE`` views.
 - Evaluator: :class:`~ag_detectron.evaluation.CharadesEvaluator`, which aggregates the views of a
   video by ``video_id`` (``TEST.CHARADES.AGGREGATION``).
 """

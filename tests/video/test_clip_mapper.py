@@ -5,7 +5,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from detectron2.config import get_cfg
 
 from ag_detectron.config import add_ag_config
@@ -131,7 +130,8 @@ def test_from_config(charades_root):
     cfg.INPUT.CLIP.NUM_FRAMES, cfg.INPUT.CLIP.SAMPLING_RATE = 64, 2
     cfg.INPUT.CLIP.TRAIN_JITTER_SCALES = (256, 340)
     m = ClipDatasetMapper(cfg, is_train=True)
-    assert (m.num_frames, m.sampling_rate, m.jitter_scales, m.train_crop_size) == (64, 2, (256, 340), 224)
+    got = (m.num_frames, m.sampling_rate, m.jitter_scales, m.train_crop_size)
+    assert got == (64, 2, (256, 340), 224)
     t = ClipDatasetMapper(cfg, is_train=False)
     assert (t.num_temporal_views, t.num_spatial_crops, t.test_crop_size) == (10, 3, 256)
 

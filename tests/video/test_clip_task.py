@@ -2,7 +2,6 @@
 import logging
 
 import pytest
-import torch
 from detectron2.config import get_cfg
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
