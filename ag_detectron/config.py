@@ -199,6 +199,12 @@ def add_clip_input_config(cfg: CN) -> None:
     # Test: the short side is resized to this size and square crops of this size are taken
     # (TEST.CLIP.NUM_SPATIAL_CROPS of them along the long side); SlowFast and LFB use 256.
     _C.INPUT.CLIP.TEST_CROP_SIZE = 256
+    # Directory of SlowFast / LFB Charades frame lists (train.csv for the "train" split, val.csv
+    # for "test"): frames and training-clip labels then come from the lists (0-based labels per
+    # frame) instead of the CSV's segments; videos absent from a list are left out. "" = not used.
+    _C.INPUT.CLIP.FRAME_LIST_DIR = ""
+    # Root the frame lists' relative paths start from; "" = <dataset root>/Charades_v1_rgb.
+    _C.INPUT.CLIP.FRAME_LIST_PATH_PREFIX = ""
     _C.TEST.CLIP = CN()
     # Temporal views per test video, evenly spaced from the first to the last clip that fits
     # (SlowFast and LFB: 10).

@@ -161,13 +161,21 @@ class ClipDatasetMapper:
         return d["video_file"]
 
     def num_video_frames(self, d: Dict[str, Any]) -> int:
-        """Number of 24-fps frames of the video (frame files, or the video file's duration)."""
+        """Number of 24-fps frames of the video (frame list, frame files, or the video file's
+        duration)."""
+        if "frame_paths" in d:
+            return len(d["frame_paths"])
         if self.source == "frames":
             return video_io.count_frame_files(d["frame_dir"], d["video_id"])
         return video_io.probe_video(self._video_file(d), d["video_id"]).num_frames_24
 
     def read(self, d: Dict[str, Any], frame_numbers: Sequence[int]) -> torch.Tensor:
         """uint8 (T, 3, H, W) RGB frames of the dict's video."""
+        if "frame_paths" in d:  # a SlowFast frame list (charades_frame_lists.py)
+            paths = d["frame_paths"]
+            return torch.stack(
+                [video_io.decode_jpeg_file(paths[int(n) - 1], d["video_id"]) for n in frame_numbers]
+            )
         if self.source == "frames":
             return video_io.read_frame_folder(d["frame_dir"], d["video_id"], frame_numbers)
         return video_io.read_video_frames(self._video_file(d), d["video_id"], frame_numbers)
@@ -207,6 +215,11 @@ class ClipDatasetMapper:
     def _labels(self, d: Dict[str, Any], frames: np.ndarray) -> torch.Tensor:
         labels = d["labels"]
         num_classes = len(labels)
+        if self.is_train and "frame_labels" in d:  # frame list: union of the frames' labels
+            out = torch.zeros(num_classes, dtype=torch.float32)
+            for n in frames:
+                out[d["frame_labels"][int(n) - 1]] = 1.0
+            return out
         if self.is_train:
             return torch.from_numpy(
                 cs.clip_labels(d["actions"], frames, num_classes, d["video_id"])

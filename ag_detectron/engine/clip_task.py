@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Sequence
 
 from detectron2.config import CfgNode
 from detectron2.data import (
     DatasetCatalog,
+    MetadataCatalog,
     build_detection_test_loader,
     build_detection_train_loader,
 )
@@ -25,7 +27,8 @@ from detectron2.evaluation import DatasetEvaluator
 
 from ..data.clip_mapper import ClipDatasetMapper, expand_test_views
 from ..data.clip_sampling import CHARADES_FPS, clip_span
-from ..errors import DatasetFormatError
+from ..data.datasets.charades_frame_lists import attach_frame_list
+from ..errors import ConfigError, DatasetFormatError
 from .tasks import TASK_REGISTRY, Task
 
 __all__ = ["ClipClassificationTask", "clip_video_dicts"]
@@ -42,8 +45,18 @@ def clip_video_dicts(
     their ``length``), which the mapper pads by repeating the last frame.
     """
     dicts: List[Dict[str, Any]] = []
+    listed = []
     for name in dataset_names:
-        dicts.extend(DatasetCatalog.get(name))
+        videos = DatasetCatalog.get(name)
+        dicts.extend(videos)
+        if cfg.INPUT.CLIP.FRAME_LIST_DIR:
+            listed.extend(_from_frame_list(cfg, name, videos))
+    if cfg.INPUT.CLIP.FRAME_LIST_DIR:
+        logger.info(
+            f"Clip loader {list(dataset_names)}: {len(listed)} of {len(dicts)} videos in the frame "
+            f"lists of INPUT.CLIP.FRAME_LIST_DIR={cfg.INPUT.CLIP.FRAME_LIST_DIR!r}"
+        )
+        dicts = listed
     kept = dicts if keep_without_actions else [d for d in dicts if any(d["labels"])]
     span = clip_span(cfg.INPUT.CLIP.NUM_FRAMES, cfg.INPUT.CLIP.SAMPLING_RATE)
     short = sum(round(float(d["length"]) * CHARADES_FPS) < span for d in kept)
@@ -57,6 +70,21 @@ def clip_video_dicts(
     if not kept:
         raise DatasetFormatError(f"datasets {list(dataset_names)}: no video to make clips from")
     return kept
+
+
+def _from_frame_list(cfg: CfgNode, name: str, videos: List[Dict[str, Any]]) -> List[dict]:
+    meta = MetadataCatalog.get(name)
+    split = meta.get("split", None)
+    if split not in ("train", "test"):
+        raise ConfigError(
+            f"INPUT.CLIP.FRAME_LIST_DIR is set but dataset {name!r} has metadata split "
+            f"{split!r}; expected 'train' (train.csv) or 'test' (val.csv)"
+        )
+    list_path = os.path.join(
+        cfg.INPUT.CLIP.FRAME_LIST_DIR, "train.csv" if split == "train" else "val.csv"
+    )
+    prefix = cfg.INPUT.CLIP.FRAME_LIST_PATH_PREFIX or os.path.join(meta.root, "Charades_v1_rgb")
+    return attach_frame_list(videos, list_path, prefix)
 
 
 @TASK_REGISTRY.register()

@@ -35,7 +35,8 @@ _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 @dataclass
 class LongVideo:
-    """Shots played back to back; shot ``k`` covers ``[offsets[k], offsets[k] + shots[k].length)``."""
+    """Shots played back to back: shot ``k`` covers
+    ``[offsets[k], offsets[k] + shots[k].length)``."""
 
     vid: str
     split: str
