@@ -49,6 +49,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--batches", type=int, default=20, help="timed batches per configuration")
     p.add_argument("--workers", type=int, nargs="+", default=(0, 2))
+    p.add_argument("--decoders-only", action="store_true", help="skip the loader runs")
     return p.parse_args()
 
 
@@ -62,15 +63,36 @@ def _best_ms(fn: Callable[[], object], n: int, repeats: int = 5) -> float:
     return 1e3 * min(times)
 
 
-def bench_jpeg(root: str) -> Dict[str, float]:
+def bench_jpeg(root: str) -> Dict[str, Dict[str, float]]:
+    from PIL import Image
+
+    files = sorted(glob.glob(os.path.join(root, "Charades_v1_rgb", "*", "*.jpg")))
+    files = files[:: max(1, len(files) // 300)][:300]  # spread over the videos
+    samples = {"dataset frames": [open(f, "rb").read() for f in files]}
+    # textured 320x240 frames (the size of Charades_v1_rgb), JPEG quality 90
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:240, 0:320]
+    textured = []
+    for _ in range(20):
+        img = np.stack([x * 255 / 320, y * 255 / 240, ((x + y) % 64) * 4], -1)
+        img = np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=90)
+        textured.append(buf.getvalue())
+    samples["textured 320x240"] = textured * 10
+    warnings.simplefilter("ignore", DeprecationWarning)
+    out = {}
+    for label, blobs in samples.items():
+        out[label] = _bench_jpeg_sample(label, blobs)
+    return out
+
+
+def _bench_jpeg_sample(label: str, blobs: List[bytes]) -> Dict[str, float]:
     import simplejpeg
     from PIL import Image
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    files = sorted(glob.glob(os.path.join(root, "Charades_v1_rgb", "*", "*.jpg")))[:200]
-    blobs = [open(f, "rb").read() for f in files]
     h, w = simplejpeg.decode_jpeg_header(blobs[0])[:2]
-    warnings.simplefilter("ignore", DeprecationWarning)
 
     decoders = {
         "simplejpeg (ours)": lambda b: simplejpeg.decode_jpeg(b, colorspace="RGB"),
@@ -88,7 +110,10 @@ def bench_jpeg(root: str) -> Dict[str, float]:
                 dec(b)
             times[name].append(1e3 * (time.perf_counter() - t0) / len(blobs))
     out = {name: min(v) for name, v in times.items()}
-    print(f"\nJPEG decoding, {len(blobs)} frames of {w}x{h} (ms/frame, best of 7 rounds):")
+    print(
+        f"\nJPEG decoding, {label}: {len(blobs)} frames of {w}x{h}, "
+        f"{np.mean([len(b) for b in blobs]) / 1e3:.1f} kB mean (ms/frame, best of 7 rounds):"
+    )
     for name, ms in out.items():
         print(f"  {name:28s} {ms:.3f}")
     return out
@@ -154,6 +179,8 @@ def main() -> None:
     )
     bench_jpeg(root)
     bench_video(args.video_dir, args.num_frames, args.rate)
+    if args.decoders_only:
+        return
     print(
         f"\nTraining loader, {args.num_frames}x{args.rate} clips, jitter {tuple(args.jitter)}, "
         f"crop {args.crop}, batch {args.batch}, {args.batches} batches after one warm-up batch:"

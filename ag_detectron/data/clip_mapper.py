@@ -172,10 +172,9 @@ class ClipDatasetMapper:
     def read(self, d: Dict[str, Any], frame_numbers: Sequence[int]) -> torch.Tensor:
         """uint8 (T, 3, H, W) RGB frames of the dict's video."""
         if "frame_paths" in d:  # a SlowFast frame list (charades_frame_lists.py)
-            paths = d["frame_paths"]
-            return torch.stack(
-                [video_io.decode_jpeg_file(paths[int(n) - 1], d["video_id"]) for n in frame_numbers]
-            )
+            paths, vid = d["frame_paths"], d["video_id"]
+            frames = [video_io.decode_jpeg_file(paths[int(n) - 1], vid) for n in frame_numbers]
+            return video_io.stack_hwc([f.permute(1, 2, 0).numpy() for f in frames], vid, paths[0])
         if self.source == "frames":
             return video_io.read_frame_folder(d["frame_dir"], d["video_id"], frame_numbers)
         return video_io.read_video_frames(self._video_file(d), d["video_id"], frame_numbers)

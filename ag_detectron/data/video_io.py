@@ -32,6 +32,7 @@ __all__ = [
     "count_frame_files",
     "decode_jpeg_file",
     "read_frame_folder",
+    "stack_hwc",
     "VideoInfo",
     "probe_video",
     "iter_video_frames",
@@ -69,29 +70,33 @@ def count_frame_files(frame_dir: str, video_id: str) -> int:
 
 
 def decode_jpeg_file(path: str, video_id: str = "?") -> torch.Tensor:
-    """uint8 (3, H, W) RGB of one JPEG file.
+    """uint8 (3, H, W) RGB of one JPEG file (a view of H, W, 3 memory).
 
     Raises:
         DatasetFormatError: the file is missing or not a decodable JPEG (names file and video).
     """
+    return torch.from_numpy(_decode_hwc(path, video_id)).permute(2, 0, 1)
+
+
+def _decode_hwc(path: str, video_id: str) -> np.ndarray:
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         raise DatasetFormatError(f"video {video_id!r}: frame file {path} does not exist") from None
     try:
-        image = simplejpeg.decode_jpeg(data, colorspace="RGB")
+        return simplejpeg.decode_jpeg(data, colorspace="RGB")
     except ValueError as e:
         raise DatasetFormatError(
             f"video {video_id!r}: frame file {path} is not a readable JPEG ({e})"
         ) from None
-    return torch.from_numpy(image).permute(2, 0, 1)
 
 
 def read_frame_folder(
     frame_dir: str, video_id: str, frame_numbers: Sequence[int]
 ) -> torch.Tensor:
     """uint8 (T, 3, H, W) RGB frames of a Charades frame folder; a repeated number is decoded once.
+    The result is channels-last in memory (a view of (T, H, W, 3)).
 
     Raises:
         DatasetFormatError: missing folder / file, unreadable JPEG, frames of different sizes.
@@ -101,21 +106,22 @@ def read_frame_folder(
             f"video {video_id!r}: frame folder {frame_dir} does not exist (expected "
             f"Charades_v1_rgb/{video_id}/{video_id}-NNNNNN.jpg; see datasets/README.md)"
         )
-    decoded: Dict[int, torch.Tensor] = {}
+    decoded: Dict[int, np.ndarray] = {}
     for n in frame_numbers:
         n = int(n)
         if n not in decoded:
-            decoded[n] = decode_jpeg_file(charades_frame_path(frame_dir, video_id, n), video_id)
-    return _stack([decoded[int(n)] for n in frame_numbers], video_id, frame_dir)
+            decoded[n] = _decode_hwc(charades_frame_path(frame_dir, video_id, n), video_id)
+    return stack_hwc([decoded[int(n)] for n in frame_numbers], video_id, frame_dir)
 
 
-def _stack(frames: List[torch.Tensor], video_id: str, where: str) -> torch.Tensor:
-    shapes = {tuple(f.shape) for f in frames}
+def stack_hwc(frames: List[np.ndarray], video_id: str, where: str) -> torch.Tensor:
+    """uint8 (T, 3, H, W) view of the stacked (H, W, 3) frames (one copy, channels-last memory)."""
+    shapes = {f.shape for f in frames}
     if len(shapes) > 1:
         raise DatasetFormatError(
             f"video {video_id!r}: frames of different sizes {sorted(shapes)} in {where}"
         )
-    return torch.stack(frames)
+    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -242,9 +248,7 @@ def read_video_frames(path: str, video_id: str, frame_numbers: Sequence[int]) ->
             )
         times = [(int(n) - 1) / CHARADES_FPS for n in frame_numbers]
         images = _frames_at_times(container, container.streams.video[0], times, path, video_id)
-    return _stack(
-        [torch.from_numpy(images[t]).permute(2, 0, 1) for t in times], video_id, path
-    ).contiguous()
+    return stack_hwc([images[t] for t in times], video_id, path)
 
 
 def iter_frames_at_rate(
