@@ -258,7 +258,9 @@ def iter_frames_at_rate(
     frame folder (``<dir>/<id>-NNNNNN.jpg``, id = the folder name unless given), starting at 0 s.
 
     For ``tools/predict.py`` and feature-bank extraction: a 24-fps folder at rate 2 yields frames
-    1, 13, 25, ... (``n = round(t * 24) + 1``).
+    1, 13, 25, ... (``n = round(t * 24) + 1``). A video file is decoded in one pass and its sampled
+    frames are held in memory until the first is yielded (60 frames of 480p for 30 s at 2/s:
+    ~55 MB).
     """
     if not rate > 0:
         raise DatasetFormatError(f"{source}: frame rate {rate!r}; expected > 0")
