@@ -19,6 +19,7 @@ setup(
         "tabulate>=0.8",
         "tqdm>=4.50",
         "av>=10.0",
+        "simplejpeg>=1.7",
     ],
     extras_require={
         "dev": ["pytest>=7.0", "hypothesis>=6.0", "scikit-learn>=1.1"],

@@ -180,7 +180,43 @@ def add_clip_input_config(cfg: CN) -> None:
     # NUM_FRAMES 64, SAMPLING_RATE 2; LFB's I3D 32x4 is 32, 4.
     _C.INPUT.CLIP.NUM_FRAMES = 8
     _C.INPUT.CLIP.SAMPLING_RATE = 8
+    # Where clip frames come from: "frames" (the 24-fps JPEG folders Charades_v1_rgb/<id>/) or
+    # "video" (video files, decoded with PyAV and put on the 24-fps timeline by time).
+    _C.INPUT.CLIP.SOURCE = "frames"
+    # Directory of <id>.mp4 for SOURCE "video"; "" = each video dict's "video_file"
+    # (<charades root>/Charades_v1_480/<id>.mp4).
+    _C.INPUT.CLIP.VIDEO_DIR = ""
+    # Training scale jitter: the short side is resized to a size drawn from [min, max] (pixels);
+    # LFB uses (256, 320), SlowFast's Charades recipe (256, 340).
+    _C.INPUT.CLIP.TRAIN_JITTER_SCALES = (256, 320)
+    # Draw the jitter size as 1 / U(1/max, 1/min) (SlowFast's DATA.INV_UNIFORM_SAMPLE, set in its
+    # Charades recipe) instead of U(min, max).
+    _C.INPUT.CLIP.TRAIN_JITTER_INVERSE_UNIFORM = False
+    # Side of the square random training crop, taken after the scale jitter.
+    _C.INPUT.CLIP.TRAIN_CROP_SIZE = 224
+    # Flip each training clip horizontally with probability 0.5.
+    _C.INPUT.CLIP.RANDOM_FLIP = True
+    # Test: the short side is resized to this size and square crops of this size are taken
+    # (TEST.CLIP.NUM_SPATIAL_CROPS of them along the long side); SlowFast and LFB use 256.
+    _C.INPUT.CLIP.TEST_CROP_SIZE = 256
+    # Directory of SlowFast / LFB Charades frame lists (train.csv for the "train" split, val.csv
+    # for "test"): frames and training-clip labels then come from the lists (0-based labels per
+    # frame) instead of the CSV's segments; videos absent from a list are left out. "" = not used.
+    _C.INPUT.CLIP.FRAME_LIST_DIR = ""
+    # Root the frame lists' relative paths start from; "" = <dataset root>/Charades_v1_rgb.
+    _C.INPUT.CLIP.FRAME_LIST_PATH_PREFIX = ""
     _C.TEST.CLIP = CN()
+    # Temporal views per test video, evenly spaced from the first to the last clip that fits
+    # (SlowFast and LFB: 10).
+    _C.TEST.CLIP.NUM_ENSEMBLE_VIEWS = 10
+    # Spatial crops per temporal view: 1 (centre) or 3 (left/centre/right, or top/centre/bottom for
+    # portrait frames). A test video gives NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS views.
+    _C.TEST.CLIP.NUM_SPATIAL_CROPS = 3
+    # Views per test batch (each view is one item of the test loader).
+    _C.TEST.CLIP.BATCH_SIZE = 8
+    # Keep Charades videos without any action in the clip loaders (train and test). False (default)
+    # leaves them out, as the SlowFast / LFB frame lists do (7,811 train / 1,814 test real videos).
+    _C.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS = False
 
 
 def add_video_model_config(cfg: CN) -> None:
