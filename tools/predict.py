@@ -21,16 +21,14 @@ import sys
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
-from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.config import CfgNode, get_cfg
-from detectron2.data import transforms as T
-from detectron2.modeling import build_model
+from detectron2.config import CfgNode
+from detectron2.engine import DefaultPredictor
 from tqdm import tqdm
 
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
-from ag_detectron.config import add_ag_config
-from ag_detectron.engine import is_scene_graph_config
+from ag_detectron.config import get_ag_cfg
+from ag_detectron.engine import SceneGraphTask, task_of
+from ag_detectron.modeling.relation_heads.modes import RelationMode
 from ag_detectron.engine.predictions import draw_predictions, scene_graph_record
 from ag_detectron.errors import ConfigError, DatasetFormatError
 
@@ -40,14 +38,13 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def setup_cfg(config_file: str, opts: Sequence[str]) -> CfgNode:
-    cfg = get_cfg()
-    add_ag_config(cfg)
-    cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
-    if is_scene_graph_config(cfg) and cfg.MODEL.ROI_RELATION_HEAD.MODE != "sgdet":
-        logger.info("MODEL.ROI_RELATION_HEAD.MODE %s -> sgdet (raw frames have no GT boxes)",
-                    cfg.MODEL.ROI_RELATION_HEAD.MODE)
-        cfg.MODEL.ROI_RELATION_HEAD.MODE = "sgdet"
+    cfg = get_ag_cfg(config_file, opts, freeze=False)
+    if issubclass(task_of(cfg), SceneGraphTask):
+        mode = RelationMode.parse(cfg.MODEL.ROI_RELATION_HEAD.MODE)
+        if mode.uses_gt_boxes:
+            logger.info("MODEL.ROI_RELATION_HEAD.MODE %s -> sgdet (raw frames have no GT boxes)",
+                        cfg.MODEL.ROI_RELATION_HEAD.MODE)
+        cfg.MODEL.ROI_RELATION_HEAD.MODE = RelationMode.SGDET.value
     if not cfg.MODEL.WEIGHTS:
         raise ConfigError("MODEL.WEIGHTS is empty: predict.py needs a trained checkpoint")
     cfg.freeze()
@@ -100,23 +97,12 @@ def iter_frames(path: str, every: int = 1, max_frames: Optional[int] = None) -> 
             raise DatasetFormatError(f"{path}: cannot decode frame {count} ({e})") from e
 
 
-class Predictor:
-    """Model + test-time resize; ``__call__(rgb) -> model output dict`` (design.md)."""
+class Predictor(DefaultPredictor):
+    """Detectron2's ``DefaultPredictor`` (model, checkpoint, test-time resize, ``INPUT.FORMAT``) fed
+    with RGB frames: ``__call__(rgb (H, W, 3) uint8) -> model output dict`` (design.md)."""
 
-    def __init__(self, cfg: CfgNode):
-        self.model = build_model(cfg)
-        self.model.eval()
-        DetectionCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
-        self.aug = T.ResizeShortestEdge([cfg.INPUT.MIN_SIZE_TEST] * 2, cfg.INPUT.MAX_SIZE_TEST)
-        self.format = cfg.INPUT.FORMAT
-
-    @torch.no_grad()
     def __call__(self, rgb: np.ndarray) -> dict:
-        image = rgb[:, :, ::-1] if self.format == "BGR" else rgb
-        h, w = image.shape[:2]
-        resized = self.aug.get_transform(image).apply_image(image)
-        tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)))
-        return self.model([{"image": tensor, "height": h, "width": w}])[0]
+        return super().__call__(rgb[:, :, ::-1])  # DefaultPredictor takes BGR
 
 
 def main(argv: Optional[List[str]] = None) -> dict:

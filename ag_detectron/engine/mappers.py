@@ -1,7 +1,8 @@
-"""Which dataset mapper a config uses: the relation mapper for scene-graph models, else a detection mapper.
+"""Dataset mappers of the builtin tasks, and :func:`build_ag_mapper` (the task's mapper).
 
-Both raise ``DatasetFormatError`` naming the file when a frame cannot be read or decoded (Detectron2's
-``DatasetMapper`` would let a bare PIL/OS error escape from a data-loader worker).
+``DetectionDatasetMapper`` raises ``DatasetFormatError`` naming the file when a frame cannot be read
+or decoded (Detectron2's ``DatasetMapper`` would let a bare PIL/OS error escape from a data-loader
+worker); the relation mapper of the scene-graph task does the same.
 """
 from typing import Any, Dict
 
@@ -9,7 +10,7 @@ from detectron2.config import CfgNode
 from detectron2.data import DatasetMapper
 
 from ..errors import DatasetFormatError
-from .evaluators import is_scene_graph_config
+from .tasks import task_of
 
 __all__ = ["DetectionDatasetMapper", "build_ag_mapper"]
 
@@ -27,9 +28,5 @@ class DetectionDatasetMapper(DatasetMapper):
 
 
 def build_ag_mapper(cfg: CfgNode, is_train: bool):
-    """The mapper for ``cfg``: ``RelationDatasetMapper`` (scene graph) or :class:`DetectionDatasetMapper`."""
-    if is_scene_graph_config(cfg):
-        from ..data import RelationDatasetMapper
-
-        return RelationDatasetMapper(cfg, is_train=is_train)
-    return DetectionDatasetMapper(cfg, is_train=is_train)
+    """The dataset mapper of ``task_of(cfg)`` (:meth:`Task.build_mapper`)."""
+    return task_of(cfg).build_mapper(cfg, is_train)

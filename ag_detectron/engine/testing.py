@@ -10,10 +10,10 @@ import sys
 from types import ModuleType
 from typing import Dict, Sequence, Tuple
 
-from detectron2.config import CfgNode, get_cfg
+from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog
 
-from ..config import add_ag_config
+from ..config import get_ag_cfg
 from ..data.datasets import register_action_genome
 from ..modeling.relation_heads.freq_prior import compute_predicate_counts, save_predicate_counts
 
@@ -57,13 +57,8 @@ def write_tiny_stats(path: str, dataset_names: Sequence[str]) -> str:
 
 
 def tiny_config(config_file: str, overrides: Dict[str, object] = None) -> CfgNode:
-    """``get_cfg → add_ag_config → merge_from_file(configs/<config_file>) → overrides``, frozen."""
-    cfg = get_cfg()
-    add_ag_config(cfg)
-    cfg.merge_from_file(os.path.join(CONFIG_DIR, config_file))
+    """``get_ag_cfg(configs/<config_file>, overrides)``, frozen."""
     opts = []
     for k, v in (overrides or {}).items():
         opts += [k, v]
-    cfg.merge_from_list(opts)
-    cfg.freeze()
-    return cfg
+    return get_ag_cfg(os.path.join(CONFIG_DIR, config_file), opts)

@@ -46,12 +46,27 @@ class TestBadInput(unittest.TestCase):
 
     def test_scene_graph_config_on_boxes_only_dataset(self):
         cfg = tiny_config(SG, {"DATASETS.TRAIN": (self.boxes_only,), "DATASETS.TEST": (self.boxes_only,)})
-        with self.assertRaisesRegex(ConfigError, "relations"):
+        # The task refuses the dataset by its evaluator_type before any loader or evaluator exists.
+        msg = f"{self.boxes_only}.*evaluator_type='coco'.*scene_graph.*ag_relation"
+        with self.assertRaisesRegex(ConfigError, msg):
             Trainer.build_train_loader(cfg)
-        with self.assertRaisesRegex(ConfigError, "relations"):
+        with self.assertRaisesRegex(ConfigError, msg):
             Trainer.build_test_loader(cfg, self.boxes_only)
-        with self.assertRaisesRegex(ConfigError, self.boxes_only):
+        with self.assertRaisesRegex(ConfigError, msg):
             build_ag_evaluator(cfg, self.boxes_only, self._tmp.name)
+
+    def test_scene_graph_config_on_frames_without_relations(self):
+        # An AG-typed dataset whose frames lack "relations" is caught by the annotation check.
+        name = "engine_bad_ag_without_relations"
+        if name not in DatasetCatalog.list():
+            dicts = [dict(d) for d in DatasetCatalog.get(self.boxes_only)]
+            DatasetCatalog.register(name, lambda: dicts)
+            MetadataCatalog.get(name).set(thing_classes=["person"] * 36, evaluator_type="ag_relation")
+        cfg = tiny_config(SG, {"DATASETS.TRAIN": (name,), "DATASETS.TEST": (name,)})
+        with self.assertRaisesRegex(ConfigError, "2 of 2 frames.*no 'relations'.*SceneGraphRCNN"):
+            Trainer.build_train_loader(cfg)
+        with self.assertRaisesRegex(ConfigError, "no 'relations'"):
+            Trainer.build_test_loader(cfg, name)
 
     def test_detector_config_on_boxes_only_dataset_is_fine(self):
         cfg = tiny_config(DET, {"DATASETS.TRAIN": (self.boxes_only,), "DATASETS.TEST": (self.boxes_only,)})
