@@ -42,7 +42,7 @@ class TestTwoProcessTraining(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             out_dir = os.path.join(tmp, "out")
             os.makedirs(out_dir)
-            launch(_train_and_dump, 2, dist_url="auto", args=(tmp, out_dir), backend="gloo")
+            launch(_train_and_dump, 2, dist_url="auto", args=(tmp, out_dir), cpu=True)
             r0 = torch.load(os.path.join(out_dir, "params_rank0.pth"))
             r1 = torch.load(os.path.join(out_dir, "params_rank1.pth"))
         self.assertEqual(r0["world"], 2)
