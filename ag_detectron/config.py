@@ -10,6 +10,8 @@ from typing import Optional, Sequence
 from detectron2.config import CfgNode as CN
 from detectron2.config import get_cfg
 
+from .errors import ConfigError
+
 __all__ = [
     "add_ag_config",
     "get_ag_cfg",
@@ -186,8 +188,8 @@ def get_ag_cfg(
     """Detectron2's defaults + every ag_detectron key, then ``config_file`` (``_BASE_`` chains are
     followed), then ``opts`` (``["KEY", "VALUE", ...]`` as on the command line).
 
-    A key that no defaults create (e.g. a removed one) raises ``KeyError`` from Detectron2's merge,
-    naming the key: a YAML is never ignored quietly.
+    A key that no defaults create (e.g. a removed one) is a ``ConfigError`` naming the key and the
+    file (Detectron2's merge refuses it): a YAML or an override is never ignored quietly.
 
     Args:
         config_file: a YAML file, or None for the defaults only.
@@ -196,9 +198,15 @@ def get_ag_cfg(
     """
     cfg = get_cfg()
     add_ag_config(cfg)
-    if config_file:
-        cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
+    try:
+        if config_file:
+            cfg.merge_from_file(config_file)
+    except KeyError as e:  # yacs: "Non-existent config key: A.B"
+        raise ConfigError(f"{config_file}: {e.args[0] if e.args else e}") from e
+    try:
+        cfg.merge_from_list(list(opts))
+    except (KeyError, AssertionError) as e:  # yacs asserts that each overridden key exists
+        raise ConfigError(f"command-line override: {e.args[0] if e.args else e}") from e
     if freeze:
         cfg.freeze()
     return cfg
