@@ -10,7 +10,7 @@
 Raw frames carry no ground-truth boxes, so a scene-graph config runs in SGDet mode (MODE is switched
 to ``sgdet`` with a log line if the config says predcls/sgcls); a detector config gives boxes only.
 Writes ``<output>/predictions.json`` (``{"config", "weights", "input", "frames": [record, ...]}``,
-record schema in ``ag_detectron/engine/predictions.py`` and docs/predict.md) and, unless
+record schema in ``ag_detectron/engine/predictions.py`` and docs/engine.md) and, unless
 ``--no-draw``, one PNG per frame under ``<output>/frames/``.
 """
 import argparse

@@ -71,6 +71,14 @@ class ResumableTrainingStream(torch.utils.data.IterableDataset):
         self._world_size = comm.get_world_size()
         self._start_item = 0
 
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    def set_seed(self, seed: int) -> None:
+        """Use ``seed`` (the one a checkpoint recorded); takes effect at the next ``iter()``."""
+        self._seed = int(seed)
+
     def set_start_iteration(self, iteration: int) -> None:
         """Start this rank at the item the first ``iteration`` iterations would have consumed.
         Takes effect at the next ``iter()`` (the trainer creates its iterator at the first step)."""
@@ -119,8 +127,8 @@ def build_resumable_train_loader(
     """Detectron2's batched training loader over a :class:`ResumableTrainingStream`.
 
     Reads ``SOLVER.IMS_PER_BATCH``, ``DATALOADER.{NUM_WORKERS, ASPECT_RATIO_GROUPING,
-    SAMPLER_TRAIN}`` and ``SEED`` (>= 0 for a reproducible stream; < 0 draws one seed shared by all
-    ranks, so a resumed run then sees other data). The returned loader carries the stream as
+    SAMPLER_TRAIN}`` and ``SEED`` (< 0: one seed drawn for all ranks; the trainer records it in its
+    checkpoints and a resumed run reuses it). The returned loader carries the stream as
     ``loader.resumable_stream``.
 
     Raises:

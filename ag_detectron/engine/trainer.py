@@ -62,15 +62,12 @@ def apply_sharing_strategy(cfg: CfgNode) -> None:
 
 
 class SeedEachIteration(HookBase):
-    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA) from ``(seed, iteration,
-    rank)`` before every step, so that the model's random draws (proposal sampling, pair sampling,
-    dropout) at iteration ``i`` do not depend on whether the run was resumed before ``i``."""
-
-    def __init__(self, seed: int):
-        self._seed = int(seed)
+    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA) from ``(trainer.run_seed,
+    iteration, rank)`` before every step, so that the model's random draws (proposal sampling, pair
+    sampling, dropout) at iteration ``i`` do not depend on whether the run was resumed before ``i``."""
 
     def before_step(self) -> None:
-        s = stream_seed(self._seed, self.trainer.iter, comm.get_rank(), 3)
+        s = stream_seed(self.trainer.run_seed, self.trainer.iter, comm.get_rank(), 3)
         random.seed(s)
         np.random.seed(s)
         torch.manual_seed(s)
@@ -94,6 +91,15 @@ class Trainer(DefaultTrainer):
     def __init__(self, cfg: CfgNode):
         with _ddp_arguments(**self.ddp_kwargs(cfg)):
             super().__init__(cfg)
+        stream = self._resumable_stream
+        if stream is not None:
+            self.run_seed = stream.seed
+        else:
+            self.run_seed = cfg.SEED if cfg.SEED >= 0 else comm.shared_random_seed()
+
+    @property
+    def _resumable_stream(self):
+        return getattr(self._trainer.data_loader, "resumable_stream", None)
 
     @classmethod
     def ddp_kwargs(cls, cfg: CfgNode) -> Dict[str, Any]:
@@ -104,16 +110,26 @@ class Trainer(DefaultTrainer):
         return kwargs
 
     def build_hooks(self) -> List[HookBase]:
-        """Detectron2's hooks, preceded by :class:`SeedEachIteration` when ``SEED`` >= 0."""
-        hooks = super().build_hooks()
-        if self.cfg.SEED >= 0:
-            hooks.insert(0, SeedEachIteration(self.cfg.SEED))
-        return hooks
+        """Detectron2's hooks, preceded by :class:`SeedEachIteration`."""
+        return [SeedEachIteration()] + super().build_hooks()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Detectron2's trainer state + ``run_seed`` (the seed of the data stream and the RNG hook)."""
+        state = super().state_dict()
+        state["run_seed"] = self.run_seed
+        return state
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "run_seed" in state:
+            self.run_seed = int(state["run_seed"])
+            if self._resumable_stream is not None:
+                self._resumable_stream.set_seed(self.run_seed)
 
     def resume_or_load(self, resume: bool = True) -> None:
         """Detectron2's resume/load, then the training stream starts at ``self.start_iter``."""
         super().resume_or_load(resume=resume)
-        stream = getattr(self._trainer.data_loader, "resumable_stream", None)
+        stream = self._resumable_stream
         if stream is not None:
             stream.set_start_iteration(self.start_iter)
         elif self.start_iter > 0:

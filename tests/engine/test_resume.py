@@ -91,6 +91,7 @@ class TestKillAndResume(unittest.TestCase):
         # The optimizer state of the checkpoint written after the resume (iteration 6) too.
         ca = torch.load(os.path.join(straight, "model_0000005.pth"), map_location="cpu")
         cb = torch.load(os.path.join(killed, "model_0000005.pth"), map_location="cpu")
+        self.assertEqual((ca["trainer"]["run_seed"], cb["trainer"]["run_seed"]), (0, 0))  # SEED 0
         oa, ob = ca["trainer"]["_trainer"]["optimizer"], cb["trainer"]["_trainer"]["optimizer"]
         self.assertEqual(len(oa["state"]), len(ob["state"]))
         self.assertGreater(len(oa["state"]), 0)
@@ -101,6 +102,28 @@ class TestKillAndResume(unittest.TestCase):
         ea, eb = self._final_eval(straight), self._final_eval(killed)
         self.assertIn("sgg/predcls/with/R@20", ea)
         self.assertEqual(ea, eb)
+
+
+
+class TestRunSeed(unittest.TestCase):
+    def test_drawn_seed_is_saved_and_restored(self):
+        # SEED < 0 (the real-AG configs): the drawn seed travels in the checkpoint's trainer state.
+        from ag_detectron.engine import Trainer
+        from ag_detectron.engine.testing import register_tiny_ag, tiny_config
+
+        with tempfile.TemporaryDirectory() as tmp:
+            train, _ = register_tiny_ag(os.path.join(tmp, "ag"), "engine_resume_seed")
+            cfg = tiny_config(
+                "quick_schedules/faster_rcnn_synth_instant_test.yaml",
+                {"SEED": -1, "DATASETS.TRAIN": (train,), "OUTPUT_DIR": tmp},
+            )
+            trainer = Trainer(cfg)
+            stream = trainer._trainer.data_loader.resumable_stream
+            self.assertEqual(trainer.state_dict()["run_seed"], stream.seed)
+            state = trainer.state_dict()
+            state["run_seed"] = stream.seed + 1
+            trainer.load_state_dict(state)
+            self.assertEqual((trainer.run_seed, stream.seed), (state["run_seed"], state["run_seed"]))
 
 
 if __name__ == "__main__":
