@@ -1,17 +1,20 @@
 #!/usr/bin/env python
-"""Train or evaluate an ag_detectron model (Faster R-CNN detector or scene-graph model) from a config.
+"""Train or evaluate an ag_detectron model (Faster R-CNN detector or scene-graph model) from a
+config.
 
 Examples (see README "Training" / "Evaluation"):
 
     python tools/train_net.py --config-file configs/Synthetic/faster_rcnn_R_50n_FPN_synth.yaml
     python tools/train_net.py --config-file configs/Synthetic/reldn_R_50n_FPN_predcls_synth.yaml \
         --eval-only MODEL.WEIGHTS output/reldn_predcls/model_final.pth
-    python tools/train_net.py --num-gpus 2 --config-file ... MODEL.DEVICE cpu   # 2 CPU processes (gloo)
+    # 2 CPU processes (gloo)
+    python tools/train_net.py --num-gpus 2 --config-file ... MODEL.DEVICE cpu
 
 Loaders and evaluators are chosen by the model's task (``ag_detectron.engine.tasks``), which checks
 the datasets' ``metadata.evaluator_type``. ``--resume`` continues the last checkpoint of OUTPUT_DIR
 with the same data and random draws as an uninterrupted run (docs/engine.md "Resume").
 """
+
 import logging
 
 from detectron2.checkpoint import DetectionCheckpointer

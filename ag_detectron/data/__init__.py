@@ -1,5 +1,5 @@
-"""Data: AG / Charades loaders (the builtin names register on ``import ag_detectron``) and the relation
-dataset mapper."""
+"""Data: AG / Charades loaders (the builtin names register on ``import ag_detectron``) and the
+relation dataset mapper."""
 
 from . import datasets
 from .relation_mapper import RelationDatasetMapper

@@ -1,13 +1,14 @@
-"""Training/evaluation engine: tasks (how a kind of model is fed and scored), the ``Trainer`` and the
-launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks."""
+"""Training/evaluation engine: tasks (how a kind of model is fed and scored), the ``Trainer`` and
+the launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks."""
+
 from . import builtin_tasks  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
 from .builtin_tasks import DetectionTask, SceneGraphTask, check_relation_annotations
 from .evaluators import build_ag_evaluator
 from .launch import launch
 from .mappers import DetectionDatasetMapper, build_ag_mapper
 from .tasks import TASK_REGISTRY, Task, get_task, task_of
-from .trainer import Trainer
 from .train_stream import build_resumable_train_loader
+from .trainer import Trainer
 
 __all__ = [
     "TASK_REGISTRY",

@@ -9,10 +9,11 @@ scene_graph    ``ag_relation``              ``ActionGenomeRelationEvaluator`` (e
                                             the mode detects boxes (SGDet)
 =============  ===========================  ===================================================
 
-Any other dataset (e.g. a Charades split, ``evaluator_type="charades"``) is a ``ConfigError`` naming it
-before a loader or evaluator is built. Training data of both tasks comes from
+Any other dataset (e.g. a Charades split, ``evaluator_type="charades"``) is a ``ConfigError``
+naming it before a loader or evaluator is built. Training data of both tasks comes from
 :func:`~ag_detectron.engine.train_stream.build_resumable_train_loader`.
 """
+
 from typing import Any, List, Sequence
 
 from detectron2.config import CfgNode
@@ -76,13 +77,15 @@ def check_relation_annotations(
         dataset_names: the dataset names they came from (for the message).
         cfg: the config (its meta-architecture is named in the message).
     """
-    missing = [d.get("image_id", d.get("file_name", "?")) for d in dataset_dicts if "relations" not in d]
+    missing = [
+        d.get("image_id", d.get("file_name", "?")) for d in dataset_dicts if "relations" not in d
+    ]
     if missing:
         raise ConfigError(
-            f"DATASETS: {len(missing)} of {len(dataset_dicts)} frames of {tuple(dataset_names)} have no "
-            f"'relations' field (first: {missing[0]!r}); MODEL.META_ARCHITECTURE="
-            f"{cfg.MODEL.META_ARCHITECTURE!r} (task 'scene_graph') needs relation annotations. Use an "
-            "Action Genome dataset or a detection config."
+            f"DATASETS: {len(missing)} of {len(dataset_dicts)} frames of {tuple(dataset_names)} "
+            f"have no 'relations' field (first: {missing[0]!r}); MODEL.META_ARCHITECTURE="
+            f"{cfg.MODEL.META_ARCHITECTURE!r} (task 'scene_graph') needs relation annotations. "
+            "Use an Action Genome dataset or a detection config."
         )
 
 

@@ -5,6 +5,7 @@ Which evaluators score which model on which dataset is decided by the task
 (``ag_detectron/engine/builtin_tasks.py``; table in ``docs/engine.md``), never by the name of the
 meta-architecture.
 """
+
 import os
 from typing import Optional
 
@@ -18,10 +19,11 @@ __all__ = ["build_ag_evaluator", "coco_box_evaluator", "relation_evaluator"]
 
 
 def coco_box_evaluator(cfg: CfgNode, dataset_name: str, output_dir: str) -> COCOEvaluator:
-    """COCO box AP of ``dataset_name`` (up to ``TEST.DETECTIONS_PER_IMAGE`` detections per image)."""
+    """COCO box AP of ``dataset_name`` (up to ``TEST.DETECTIONS_PER_IMAGE`` detections per
+    image)."""
     # use_fast_impl=False: the compiled detectron2._C COCOeval is not available in this install.
-    # allow_cached_coco=False: the COCO-format ground truth is rebuilt from the dataset dicts each time
-    # (cheap), so a regenerated dataset never meets a stale cache in output_dir.
+    # allow_cached_coco=False: the COCO-format ground truth is rebuilt from the dataset dicts each
+    # time (cheap), so a regenerated dataset never meets a stale cache in output_dir.
     return COCOEvaluator(
         dataset_name,
         tasks=("bbox",),
@@ -36,8 +38,8 @@ def coco_box_evaluator(cfg: CfgNode, dataset_name: str, output_dir: str) -> COCO
 def relation_evaluator(
     cfg: CfgNode, dataset_name: str, output_dir: str, mode: RelationMode
 ) -> DatasetEvaluator:
-    """``ActionGenomeRelationEvaluator`` with ``TEST.RELATION.*`` and the parsed ``mode``; the number of
-    predicates comes from the dataset's metadata."""
+    """``ActionGenomeRelationEvaluator`` with ``TEST.RELATION.*`` and the parsed ``mode``; the
+    number of predicates comes from the dataset's metadata."""
     # Imported lazily: the evaluation package is only needed for scene-graph configs.
     from ..evaluation import ActionGenomeRelationEvaluator
 
@@ -68,4 +70,6 @@ def build_ag_evaluator(
     """
     task = task_of(cfg)
     task.check_dataset(cfg, dataset_name)
-    return task.build_evaluator(cfg, dataset_name, output_dir or os.path.join(cfg.OUTPUT_DIR, "inference"))
+    return task.build_evaluator(
+        cfg, dataset_name, output_dir or os.path.join(cfg.OUTPUT_DIR, "inference")
+    )

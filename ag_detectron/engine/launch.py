@@ -1,11 +1,12 @@
 """``launch``: Detectron2's ``launch``, plus CPU-only workers on a GPU host.
 
 Detectron2's launcher already picks the process-group backend itself: NCCL when CUDA is available,
-gloo otherwise. The one case it gets wrong is ``MODEL.DEVICE cpu`` on a machine with GPUs (NCCL cannot
-reduce CPU tensors, and each worker is bound to a GPU). ``cpu=True`` hides the GPUs from the spawned
-workers (``CUDA_VISIBLE_DEVICES=""`` while they start), so Detectron2 chooses gloo and the workers
-never touch CUDA; nothing else differs from ``detectron2.engine.launch``.
+gloo otherwise. The one case it gets wrong is ``MODEL.DEVICE cpu`` on a machine with GPUs (NCCL
+cannot reduce CPU tensors, and each worker is bound to a GPU). ``cpu=True`` hides the GPUs from the
+spawned workers (``CUDA_VISIBLE_DEVICES=""`` while they start), so Detectron2 chooses gloo and the
+workers never touch CUDA; nothing else differs from ``detectron2.engine.launch``.
 """
+
 import contextlib
 import os
 from typing import Any, Callable, Iterator, Optional
@@ -42,8 +43,8 @@ def launch(
     """``detectron2.engine.launch(main_func, num_processes_per_machine, *args, **kwargs)``.
 
     Args:
-        cpu: the workers run on the CPU (``MODEL.DEVICE cpu``): GPUs are hidden from them, so they use
-            gloo even on a GPU host. Only matters with more than one process.
+        cpu: the workers run on the CPU (``MODEL.DEVICE cpu``): GPUs are hidden from them, so
+            they use gloo even on a GPU host. Only matters with more than one process.
         backend: deprecated spelling of ``cpu``: ``"gloo"`` means ``cpu=True``.
     """
     cpu = cpu or (backend or "").lower() == "gloo"

@@ -4,6 +4,7 @@
 or decoded (Detectron2's ``DatasetMapper`` would let a bare PIL/OS error escape from a data-loader
 worker); the relation mapper of the scene-graph task does the same.
 """
+
 from typing import Any, Dict
 
 from detectron2.config import CfgNode
@@ -21,9 +22,13 @@ class DetectionDatasetMapper(DatasetMapper):
     def __call__(self, dataset_dict: Dict[str, Any]) -> Dict[str, Any]:
         try:
             return super().__call__(dataset_dict)
-        except (OSError, SyntaxError) as e:  # what PIL raises for missing, truncated or corrupt files
+        except (
+            OSError,
+            SyntaxError,
+        ) as e:  # what PIL raises for missing, truncated or corrupt files
             raise DatasetFormatError(
-                f"{dataset_dict['file_name']}: cannot read or decode the image ({type(e).__name__}: {e})"
+                f"{dataset_dict['file_name']}: cannot read or decode the image "
+                f"({type(e).__name__}: {e})"
             ) from e
 
 

@@ -1,11 +1,12 @@
 """Tasks: how the engine feeds, runs and scores one kind of model, chosen by capability.
 
 A meta-architecture declares the task it solves with a class attribute ``task`` (a name in
-:data:`TASK_REGISTRY`); Detectron2's own meta-architectures (``GeneralizedRCNN``, ...) declare none and
-are ``"detection"``. Each task says which datasets it accepts (their ``metadata.evaluator_type``) and
-builds the train loader, the test loader and the evaluator. The trainer, ``tools/train_net.py`` and the
-demo ask :func:`task_of` and never test meta-architecture names, so a new model plugs in by declaring
-``task = "..."`` and, if no existing task fits, registering a new :class:`Task` subclass (in its own
+:data:`TASK_REGISTRY`); Detectron2's own meta-architectures (``GeneralizedRCNN``, ...) declare none
+and are ``"detection"``. Each task says which datasets it accepts (their
+``metadata.evaluator_type``) and builds the train loader, the test loader and the evaluator. The
+trainer, ``tools/train_net.py`` and the demo ask :func:`task_of` and never test meta-architecture
+names, so a new model plugs in by declaring ``task = "..."`` and, if no existing task fits,
+registering a new :class:`Task` subclass (in its own
 module, imported by whatever registers the model; the registry is searched by the ``name``
 attribute, so the class name is free)::
 
@@ -19,6 +20,7 @@ attribute, so the class name is free)::
     class MyModel(nn.Module):
         task = "my_task"
 """
+
 from typing import Any, Sequence, Tuple, Type
 
 from detectron2.config import CfgNode
@@ -31,7 +33,9 @@ from ..errors import ConfigError
 __all__ = ["TASK_REGISTRY", "Task", "get_task", "task_of", "DEFAULT_TASK"]
 
 TASK_REGISTRY = Registry("AG_TASK")
-TASK_REGISTRY.__doc__ = """Tasks (:class:`Task` subclasses), looked up by their ``name`` attribute."""
+TASK_REGISTRY.__doc__ = (
+    """Tasks (:class:`Task` subclasses), looked up by their ``name`` attribute."""
+)
 
 # The task of a meta-architecture that declares none (Detectron2's detectors).
 DEFAULT_TASK = "detection"
@@ -60,8 +64,8 @@ class Task:
         if evaluator_type not in cls.evaluator_types:
             raise ConfigError(
                 f"dataset {dataset_name!r} has metadata.evaluator_type={evaluator_type!r}; "
-                f"MODEL.META_ARCHITECTURE={cfg.MODEL.META_ARCHITECTURE!r} (task {cls.name!r}) needs one "
-                f"of {list(cls.evaluator_types)}"
+                f"MODEL.META_ARCHITECTURE={cfg.MODEL.META_ARCHITECTURE!r} (task {cls.name!r}) "
+                f"needs one of {list(cls.evaluator_types)}"
             )
 
     @classmethod
@@ -92,7 +96,8 @@ class Task:
 
 
 def task_of(cfg: CfgNode) -> Type[Task]:
-    """The :class:`Task` of ``cfg.MODEL.META_ARCHITECTURE`` (its ``task`` attribute, else detection).
+    """The :class:`Task` of ``cfg.MODEL.META_ARCHITECTURE`` (its ``task`` attribute, else
+    detection).
 
     Raises:
         ConfigError: the meta-architecture is not registered or names an unknown task.
@@ -102,10 +107,12 @@ def task_of(cfg: CfgNode) -> Type[Task]:
         arch = META_ARCH_REGISTRY.get(name)
     except KeyError:
         raise ConfigError(
-            f"MODEL.META_ARCHITECTURE={name!r} is not registered; import the module that defines it "
-            "(ag_detectron's register on import ag_detectron.modeling)"
+            f"MODEL.META_ARCHITECTURE={name!r} is not registered; import the module that defines "
+            "it (ag_detectron's register on import ag_detectron.modeling)"
         ) from None
-    return get_task(getattr(arch, "task", DEFAULT_TASK), f"MODEL.META_ARCHITECTURE={name!r} declares")
+    return get_task(
+        getattr(arch, "task", DEFAULT_TASK), f"MODEL.META_ARCHITECTURE={name!r} declares"
+    )
 
 
 def get_task(task_name: str, who: str = "requested") -> Type[Task]:

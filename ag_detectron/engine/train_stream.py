@@ -1,8 +1,9 @@
 """A training data stream that a resumed run continues exactly where the interrupted run stopped.
 
-Detectron2's ``TrainingSampler`` restarts its index stream from the beginning when a run resumes, and
-the workers' augmentation RNG restarts too, so a resumed run sees other batches than an uninterrupted
-one. Here the stream is a pure function of ``(seed, position)`` (``docs/engine.md`` "Resume"):
+Detectron2's ``TrainingSampler`` restarts its index stream from the beginning when a run resumes,
+and the workers' augmentation RNG restarts too, so a resumed run sees other batches than an
+uninterrupted one. Here the stream is a pure function of ``(seed, position)`` (``docs/engine.md``
+"Resume"):
 
 - position ``g`` of the global stream is dataset item ``perm_e[g mod N]`` with ``e = g div N`` and
   ``perm_e`` a permutation drawn from ``(seed, e)`` (every epoch sees every item once, as with
@@ -18,6 +19,7 @@ Exact with ``DATALOADER.ASPECT_RATIO_GROUPING`` off or when all frames have one 
 grouping over mixed orientations the resumed run starts at the right position, but frames that were
 waiting in a half-filled group at the checkpoint are not replayed.
 """
+
 import logging
 import random
 from typing import Any, Callable, Dict, Iterator, List
@@ -44,10 +46,10 @@ def stream_seed(*keys: int) -> int:
 class ResumableTrainingStream(torch.utils.data.IterableDataset):
     """Infinite stream of mapped training dicts of one process (module docstring).
 
-    Iterating yields ``mapper(dataset_dict)`` in stream order; with ``torch`` data-loader workers each
-    worker takes chunks of ``chunk_size`` consecutive items in turn, which is the order in which the
-    ``DataLoader`` hands them out (``chunk_size`` = the loader's batch size, or 1 when it yields single
-    items).
+    Iterating yields ``mapper(dataset_dict)`` in stream order; with ``torch`` data-loader workers
+    each worker takes chunks of ``chunk_size`` consecutive items in turn, which is the order in
+    which the ``DataLoader`` hands them out (``chunk_size`` = the loader's batch size, or 1 when it
+    yields single items).
     """
 
     def __init__(
@@ -144,7 +146,8 @@ def build_resumable_train_loader(
     total = int(cfg.SOLVER.IMS_PER_BATCH)
     if total <= 0 or total % world_size:
         raise ConfigError(
-            f"SOLVER.IMS_PER_BATCH={total} must be a positive multiple of the {world_size} processes"
+            f"SOLVER.IMS_PER_BATCH={total} must be a positive multiple of the {world_size} "
+            "processes"
         )
     seed = int(cfg.SEED) if cfg.SEED >= 0 else comm.shared_random_seed()
     grouping = bool(cfg.DATALOADER.ASPECT_RATIO_GROUPING)

@@ -3,13 +3,13 @@
 Differences from ``DefaultTrainer`` (its ``__init__`` and training loop are used as they are):
 
 - ``build_train_loader`` / ``build_test_loader`` / ``build_evaluator`` delegate to
-  :func:`~ag_detectron.engine.tasks.task_of` (the meta-architecture's declared task), which checks the
-  datasets' ``metadata.evaluator_type`` first: no meta-architecture name is tested here.
+  :func:`~ag_detectron.engine.tasks.task_of` (the meta-architecture's declared task), which checks
+  the datasets' ``metadata.evaluator_type`` first: no meta-architecture name is tested here.
 - DDP arguments: ``DefaultTrainer.__init__`` wraps the model with Detectron2's module-level
   ``create_ddp_model(model, broadcast_buffers=False)``; :meth:`Trainer.ddp_kwargs` adds
   ``device_ids=None`` for ``MODEL.DEVICE`` cpu (a CPU module accepts no device ids) and
-  ``find_unused_parameters`` when the task declares that its models leave parameters unused. They are
-  applied by substituting that one function while ``DefaultTrainer.__init__`` runs.
+  ``find_unused_parameters`` when the task declares that its models leave parameters unused. They
+  are applied by substituting that one function while ``DefaultTrainer.__init__`` runs.
 - Resume: :meth:`resume_or_load` starts the training stream at the restored iteration
   (``ag_detectron/engine/train_stream.py``), and a hook seeds the global RNGs from
   ``(SEED, iteration, rank)`` before every step, so a run killed and resumed with ``--resume``
@@ -17,6 +17,7 @@ Differences from ``DefaultTrainer`` (its ``__init__`` and training loop are used
 - ``build_optimizer`` honours ``SOLVER.OPTIMIZER``: "SGD" (Detectron2's optimizer, unchanged) or
   "ADAMW" (``torch.optim.AdamW`` on the same parameter groups, with the same gradient clipping).
 """
+
 import contextlib
 import functools
 import logging
@@ -43,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 
 def apply_sharing_strategy(cfg: CfgNode) -> None:
-    """Set ``torch.multiprocessing``'s sharing strategy from ``DATALOADER.SHARING_STRATEGY`` ("" = keep).
+    """Set ``torch.multiprocessing``'s sharing strategy from ``DATALOADER.SHARING_STRATEGY`` ("" =
+    keep).
 
     Raises:
         ConfigError: a strategy this platform does not offer.
@@ -62,9 +64,10 @@ def apply_sharing_strategy(cfg: CfgNode) -> None:
 
 
 class SeedEachIteration(HookBase):
-    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA) from ``(trainer.run_seed,
-    iteration, rank)`` before every step, so that the model's random draws (proposal sampling, pair
-    sampling, dropout) at iteration ``i`` do not depend on whether the run was resumed before ``i``."""
+    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA) from
+    ``(trainer.run_seed, iteration, rank)`` before every step, so that the model's random draws
+    (proposal sampling, pair sampling, dropout) at iteration ``i`` do not depend on whether the run
+    was resumed before ``i``."""
 
     def before_step(self) -> None:
         s = stream_seed(self.trainer.run_seed, self.trainer.iter, comm.get_rank(), 3)
@@ -114,7 +117,8 @@ class Trainer(DefaultTrainer):
         return [SeedEachIteration()] + super().build_hooks()
 
     def state_dict(self) -> Dict[str, Any]:
-        """Detectron2's trainer state + ``run_seed`` (the seed of the data stream and the RNG hook)."""
+        """Detectron2's trainer state + ``run_seed`` (the seed of the data stream and the RNG
+        hook)."""
         state = super().state_dict()
         state["run_seed"] = self.run_seed
         return state
@@ -141,12 +145,15 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Optimizer:
-        """The optimizer named by ``SOLVER.OPTIMIZER`` ("SGD" or "ADAMW"); ``ConfigError`` otherwise."""
+        """The optimizer named by ``SOLVER.OPTIMIZER`` ("SGD" or "ADAMW"); ``ConfigError``
+        otherwise."""
         name = str(cfg.SOLVER.OPTIMIZER).upper()
         if name == "SGD":
             return DefaultTrainer.build_optimizer(cfg, model)
         if name != "ADAMW":
-            raise ConfigError(f"SOLVER.OPTIMIZER: expected 'SGD' or 'ADAMW', got {cfg.SOLVER.OPTIMIZER!r}")
+            raise ConfigError(
+                f"SOLVER.OPTIMIZER: expected 'SGD' or 'ADAMW', got {cfg.SOLVER.OPTIMIZER!r}"
+            )
         params = get_default_optimizer_params(
             model,
             base_lr=cfg.SOLVER.BASE_LR,

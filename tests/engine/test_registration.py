@@ -1,5 +1,6 @@
-"""``import ag_detectron`` registers every builtin dataset without reading a file (README's snippet, run
-as written in a fresh process), and a YAML setting a removed key fails loudly."""
+"""``import ag_detectron`` registers every builtin dataset without reading a file (README's snippet,
+run as written in a fresh process), and a YAML setting a removed key fails loudly."""
+
 import os
 import re
 import subprocess
@@ -22,7 +23,9 @@ def readme_snippet() -> str:
     with open(os.path.join(REPO, "README.md")) as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
     found = [b for b in blocks if b.startswith("import ag_detectron")]
-    assert len(found) == 1, f"expected one README snippet starting with 'import ag_detectron', got {found}"
+    assert len(found) == 1, (
+        f"expected one README snippet starting with 'import ag_detectron', got {found}"
+    )
     return found[0]
 
 
@@ -30,7 +33,9 @@ class TestImportRegisters(unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory()
         self.root = self._tmp.name
-        self.env = dict(os.environ, AG_DATASETS=self.root, AG_CACHE=os.path.join(self.root, "cache"))
+        self.env = dict(
+            os.environ, AG_DATASETS=self.root, AG_CACHE=os.path.join(self.root, "cache")
+        )
         self.env["PYTHONPATH"] = os.pathsep.join([REPO, self.env.get("PYTHONPATH", "")])
 
     def tearDown(self):
@@ -38,7 +43,11 @@ class TestImportRegisters(unittest.TestCase):
 
     def _python(self, code: str) -> str:
         proc = subprocess.run(
-            [sys.executable, "-c", code], env=self.env, cwd=self.root, capture_output=True, text=True
+            [sys.executable, "-c", code],
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
         )
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         return proc.stdout
@@ -92,11 +101,15 @@ class TestConfigKeys(unittest.TestCase):
             f.write(f'_BASE_: "{os.path.join(CONFIG_DIR, "Base-Synth-RCNN-FPN.yaml")}"\n')
             f.write("DATASETS:\n  AG:\n    FILTER_PRESET: sttran\n")
         try:
-            with self.assertRaisesRegex(ConfigError, f"{f.name}: Non-existent config key: DATASETS.AG"):
+            with self.assertRaisesRegex(
+                ConfigError, f"{f.name}: Non-existent config key: DATASETS.AG"
+            ):
                 get_ag_cfg(f.name)
         finally:
             os.unlink(f.name)
-        with self.assertRaisesRegex(ConfigError, "override: Non-existent key: DATASETS.AG.NUM_PREDICATES"):
+        with self.assertRaisesRegex(
+            ConfigError, "override: Non-existent key: DATASETS.AG.NUM_PREDICATES"
+        ):
             get_ag_cfg(None, ["DATASETS.AG.NUM_PREDICATES", "25"])
 
     def test_get_ag_cfg_follows_base_and_overrides(self):

@@ -1,5 +1,7 @@
-"""A run killed with SIGKILL and resumed with ``--resume`` ends with the same weights and metrics as an
-uninterrupted run (``tools/train_net.py`` in subprocesses, tiny AG fixture under ``$AG_DATASETS``)."""
+"""A run killed with SIGKILL and resumed with ``--resume`` ends with the same weights and metrics as
+an uninterrupted run (``tools/train_net.py`` in subprocesses, tiny AG fixture under
+``$AG_DATASETS``)."""
+
 import json
 import os
 import signal
@@ -49,7 +51,9 @@ class TestKillAndResume(unittest.TestCase):
         ]  # fmt: skip
 
     def _run(self, out: str, resume: bool = False) -> None:
-        proc = subprocess.run(self._command(out, resume), env=self.env, capture_output=True, text=True)
+        proc = subprocess.run(
+            self._command(out, resume), env=self.env, capture_output=True, text=True
+        )
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
 
     @staticmethod
@@ -65,7 +69,10 @@ class TestKillAndResume(unittest.TestCase):
 
         killed = os.path.join(self.root, "killed")
         proc = subprocess.Popen(
-            self._command(killed), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self._command(killed),
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         first = os.path.join(killed, "model_0000002.pth")
         tag = os.path.join(killed, "last_checkpoint")
@@ -104,7 +111,6 @@ class TestKillAndResume(unittest.TestCase):
         self.assertEqual(ea, eb)
 
 
-
 class TestRunSeed(unittest.TestCase):
     def test_drawn_seed_is_saved_and_restored(self):
         # SEED < 0 (the real-AG configs): the drawn seed travels in the checkpoint's trainer state.
@@ -123,7 +129,9 @@ class TestRunSeed(unittest.TestCase):
             state = trainer.state_dict()
             state["run_seed"] = stream.seed + 1
             trainer.load_state_dict(state)
-            self.assertEqual((trainer.run_seed, stream.seed), (state["run_seed"], state["run_seed"]))
+            self.assertEqual(
+                (trainer.run_seed, stream.seed), (state["run_seed"], state["run_seed"])
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Tasks are chosen by what a model declares and what a dataset is, never by meta-architecture name."""
+"""Tasks are chosen by what a model declares and what a dataset is, never by meta-architecture
+name."""
+
 import ast
 import glob
 import os
@@ -70,7 +72,9 @@ class TestTasks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls._tmp = tempfile.TemporaryDirectory()
-        cls.ag_train, cls.ag_test = register_tiny_ag(os.path.join(cls._tmp.name, "ag"), "engine_tasks")
+        cls.ag_train, cls.ag_test = register_tiny_ag(
+            os.path.join(cls._tmp.name, "ag"), "engine_tasks"
+        )
         if TOY_DATASET not in DatasetCatalog.list():
             DatasetCatalog.register(TOY_DATASET, lambda: [{"video_id": "A"}])
             MetadataCatalog.get(TOY_DATASET).set(evaluator_type="toy_clips")
@@ -90,7 +94,9 @@ class TestTasks(unittest.TestCase):
 
     def test_task_of_declared_or_default(self):
         self.assertIs(task_of(self._cfg(DET)), DetectionTask)  # GeneralizedRCNN declares none
-        self.assertIs(task_of(self._cfg(SG)), SceneGraphTask)  # SceneGraphRCNN: task = "scene_graph"
+        self.assertIs(
+            task_of(self._cfg(SG)), SceneGraphTask
+        )  # SceneGraphRCNN: task = "scene_graph"
         self.assertIs(get_task("scene_graph"), SceneGraphTask)
 
     def test_new_task_plugs_in_without_engine_edits(self):
@@ -110,7 +116,9 @@ class TestTasks(unittest.TestCase):
             Trainer.build_test_loader(cfg, self.ag_test)
 
     def test_charades_dataset_with_detector_config_is_a_config_error(self):
-        cfg = self._cfg(DET, **{"DATASETS.TRAIN": (self.charades,), "DATASETS.TEST": (self.charades,)})
+        cfg = self._cfg(
+            DET, **{"DATASETS.TRAIN": (self.charades,), "DATASETS.TEST": (self.charades,)}
+        )
         msg = f"{self.charades}.*evaluator_type='charades'.*GeneralizedRCNN.*detection"
         with self.assertRaisesRegex(ConfigError, msg):
             Trainer.build_train_loader(cfg)
@@ -140,13 +148,18 @@ class TestTasks(unittest.TestCase):
 
     def test_mode_in_another_case_builds_the_evaluator(self):
         out = self._tmp.name
-        ev = build_ag_evaluator(self._cfg(SG, **{"MODEL.ROI_RELATION_HEAD.MODE": "PredCls"}), self.ag_test, out)
+        ev = build_ag_evaluator(
+            self._cfg(SG, **{"MODEL.ROI_RELATION_HEAD.MODE": "PredCls"}), self.ag_test, out
+        )
         self.assertIsInstance(ev, ActionGenomeRelationEvaluator)
         self.assertEqual(ev._mode, "predcls")
-        both = build_ag_evaluator(self._cfg(SG, **{"MODEL.ROI_RELATION_HEAD.MODE": "SGDet"}), self.ag_test, out)
+        both = build_ag_evaluator(
+            self._cfg(SG, **{"MODEL.ROI_RELATION_HEAD.MODE": "SGDet"}), self.ag_test, out
+        )
         self.assertIsInstance(both, DatasetEvaluators)
         self.assertEqual(
-            sorted(type(e).__name__ for e in both._evaluators), ["ActionGenomeRelationEvaluator", "COCOEvaluator"]
+            sorted(type(e).__name__ for e in both._evaluators),
+            ["ActionGenomeRelationEvaluator", "COCOEvaluator"],
         )
         self.assertIsInstance(build_ag_evaluator(self._cfg(DET), self.ag_test, out), COCOEvaluator)
 
@@ -174,7 +187,8 @@ class TestTasks(unittest.TestCase):
             }  # fmt: skip
             strings = {
                 n.value for n in ast.walk(tree)
-                if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+                if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in
+                docstrings
             }  # fmt: skip
             self.assertEqual(strings & archs, set(), path)
 

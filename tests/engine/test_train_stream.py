@@ -1,5 +1,7 @@
-"""The resumable training stream: a stream started at iteration k is the tail of the full stream, the
-mapper's random draws depend on the stream position only, and every epoch covers every item once."""
+"""The resumable training stream: a stream started at iteration k is the tail of the full stream,
+the mapper's random draws depend on the stream position only, and every epoch covers every item
+once."""
+
 import itertools
 import random
 import unittest
@@ -31,7 +33,9 @@ class TestResumableStream(unittest.TestCase):
         self.data = [{"i": i} for i in range(5)]
 
     def _stream(self, chunk=3):
-        return ResumableTrainingStream(self.data, _mapper, seed=7, batch_size_per_rank=3, chunk_size=chunk)
+        return ResumableTrainingStream(
+            self.data, _mapper, seed=7, batch_size_per_rank=3, chunk_size=chunk
+        )
 
     def test_epochs_are_permutations(self):
         items = [x[0] for x in _take(self._stream(), 15)]
