@@ -1,12 +1,20 @@
-"""``add_ag_config(cfg)``: the only place where ag_detectron's config keys are created.
+"""``add_ag_config(cfg)``: the only place where ag_detectron's config keys are created, and
+``get_ag_cfg``: the one way tools, tests and downstream code load an ag_detectron config.
 
-Each sub-function owns one namespace; every key is commented with its meaning and default.
+Each sub-function owns one namespace; every key is commented with its meaning and default. Dataset
+options are not config keys: a registered dataset name binds its loader settings
+(``ag_detectron/data/datasets/builtin.py``; ``register_action_genome`` for other settings).
 """
+from typing import Optional, Sequence
+
 from detectron2.config import CfgNode as CN
+from detectron2.config import get_cfg
+
+from .errors import ConfigError
 
 __all__ = [
     "add_ag_config",
-    "add_ag_dataset_config",
+    "get_ag_cfg",
     "add_relation_head_config",
     "add_relation_eval_config",
     "add_charades_eval_config",
@@ -15,32 +23,6 @@ __all__ = [
     "add_clip_input_config",
     "add_video_model_config",
 ]
-
-
-def add_ag_dataset_config(cfg: CN) -> None:
-    """``DATASETS.AG.*``: loader-time options of the Action Genome loader (ag_format.md §7)."""
-    _C = cfg
-    _C.DATASETS.AG = CN()
-    # Used by ag_detectron.data.datasets.load_options_from_cfg (kwargs of register_action_genome); the
-    # builtin names (ag_train, ag_test_sttran, ...) bind their own settings (datasets/builtin.py).
-    # "none": every frame key of the split (the raw release); "sttran": the community filters
-    # (REQUIRE_VISIBLE_OBJECT, FILTER_NONPERSON_FRAMES, MIN_FRAMES_PER_VIDEO = 3). The three keys
-    # below default to None = "take the preset's value"; set them to override the preset.
-    _C.DATASETS.AG.FILTER_PRESET = "none"
-    # Drop frames without a visible object (STTran rule 2). None = preset ("none": False, "sttran": True).
-    _C.DATASETS.AG.REQUIRE_VISIBLE_OBJECT = None
-    # Drop frames whose person box array has 0 rows (STTran rule 3). None = preset (False / True).
-    _C.DATASETS.AG.FILTER_NONPERSON_FRAMES = None
-    # Drop videos with fewer frames left after the frame filters (STTran: 3). None = preset (0 / 3).
-    _C.DATASETS.AG.MIN_FRAMES_PER_VIDEO = None
-    # Keep only object boxes with short edge strictly > this many pixels (STTran "filtersmall": 16,
-    # for SGCls/SGDet ground truth); 0 = off. Applied before the frame filters.
-    _C.DATASETS.AG.MIN_BOX_SHORT_EDGE = 0.0
-    # Drop invisible objects (no box, no relations). Always True in the community protocol.
-    _C.DATASETS.AG.VISIBLE_ONLY = True
-    # Number of predicates: 26 (release) or 25 (paper; drops other_relationship, id 18, and shifts
-    # the contacting ids above it down by one).
-    _C.DATASETS.AG.NUM_PREDICATES = 26
 
 
 def add_relation_head_config(cfg: CN) -> None:
@@ -227,7 +209,6 @@ def add_video_model_config(cfg: CN) -> None:
 
 def add_ag_config(cfg: CN) -> None:
     """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
-    add_ag_dataset_config(cfg)
     add_relation_head_config(cfg)
     add_relation_eval_config(cfg)
     add_charades_eval_config(cfg)
@@ -235,3 +216,33 @@ def add_ag_config(cfg: CN) -> None:
     add_dataloader_config(cfg)
     add_clip_input_config(cfg)
     add_video_model_config(cfg)
+
+
+def get_ag_cfg(
+    config_file: Optional[str] = None, opts: Sequence[str] = (), freeze: bool = True
+) -> CN:
+    """Detectron2's defaults + every ag_detectron key, then ``config_file`` (``_BASE_`` chains are
+    followed), then ``opts`` (``["KEY", "VALUE", ...]`` as on the command line).
+
+    A key that no defaults create (e.g. a removed one) is a ``ConfigError`` naming the key and the
+    file (Detectron2's merge refuses it): a YAML or an override is never ignored quietly.
+
+    Args:
+        config_file: a YAML file, or None for the defaults only.
+        opts: overrides applied after the file.
+        freeze: return a frozen config (tools); False when the caller still edits it.
+    """
+    cfg = get_cfg()
+    add_ag_config(cfg)
+    try:
+        if config_file:
+            cfg.merge_from_file(config_file)
+    except KeyError as e:  # yacs: "Non-existent config key: A.B"
+        raise ConfigError(f"{config_file}: {e.args[0] if e.args else e}") from e
+    try:
+        cfg.merge_from_list(list(opts))
+    except (KeyError, AssertionError) as e:  # yacs asserts that each overridden key exists
+        raise ConfigError(f"command-line override: {e.args[0] if e.args else e}") from e
+    if freeze:
+        cfg.freeze()
+    return cfg

@@ -12,7 +12,7 @@ from detectron2.modeling import build_model
 import ag_detectron.modeling  # noqa: F401  (registration)
 from ag_detectron.config import add_ag_config
 from ag_detectron.data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
-from ag_detectron.engine import is_scene_graph_config
+from ag_detectron.engine import SceneGraphTask, task_of
 from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
@@ -81,7 +81,7 @@ class TestConfigs(unittest.TestCase):
                 cfg = load_config(path, self.stats_file)
                 model = build_model(cfg)
                 self.assertEqual(cfg.MODEL.ROI_HEADS.NUM_CLASSES, len(OBJECT_CLASSES))
-                if is_scene_graph_config(cfg):
+                if issubclass(task_of(cfg), SceneGraphTask):
                     self.assertTrue(hasattr(model, "relation_head"), path)
                 del model
 

@@ -70,6 +70,8 @@ logger = logging.getLogger(__name__)
 class SceneGraphRCNN(GeneralizedRCNN):
     """Faster R-CNN (frozen) + relation head; outputs ``{"instances", "relations"}`` per image."""
 
+    task = "scene_graph"  # the engine's loaders and evaluators (ag_detectron.engine.tasks)
+
     @configurable
     def __init__(
         self,
