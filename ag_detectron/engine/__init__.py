@@ -2,7 +2,9 @@
 the launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks."""
 
 from . import builtin_tasks  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
+from . import clip_task  # noqa: F401  (registers the "clip_classification" task)
 from .builtin_tasks import DetectionTask, SceneGraphTask, check_relation_annotations
+from .clip_task import ClipClassificationTask
 from .evaluators import build_ag_evaluator
 from .launch import launch
 from .mappers import DetectionDatasetMapper, build_ag_mapper
@@ -12,6 +14,7 @@ from .trainer import Trainer
 
 __all__ = [
     "TASK_REGISTRY",
+    "ClipClassificationTask",
     "DetectionDatasetMapper",
     "DetectionTask",
     "SceneGraphTask",

@@ -3,7 +3,8 @@
 - Train loader: every dict of ``DATASETS.TRAIN`` (videos without actions left out unless
   ``DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS``), one random clip per item
   (:class:`~ag_detectron.data.clip_mapper.ClipDatasetMapper`), batches of ``SOLVER.IMS_PER_BATCH``
-  clips in total, no aspect-ratio grouping.
+  clips in total, no aspect-ratio grouping, through the resumable training stream (exact
+  ``--resume``).
 - Test loader: each video expanded to ``TEST.CLIP.NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS`` items,
   one per view, batches of ``TEST.CLIP.BATCH_SIZE`` views.
 - Evaluator: :class:`~ag_detectron.evaluation.CharadesEvaluator`, which aggregates the views of a
@@ -21,7 +22,6 @@ from detectron2.data import (
     DatasetCatalog,
     MetadataCatalog,
     build_detection_test_loader,
-    build_detection_train_loader,
 )
 from detectron2.evaluation import DatasetEvaluator
 
@@ -30,6 +30,7 @@ from ..data.clip_sampling import CHARADES_FPS, clip_span
 from ..data.datasets.charades_frame_lists import attach_frame_list
 from ..errors import ConfigError, DatasetFormatError
 from .tasks import TASK_REGISTRY, Task
+from .train_stream import build_resumable_train_loader
 
 __all__ = ["ClipClassificationTask", "clip_video_dicts"]
 
@@ -105,12 +106,8 @@ class ClipClassificationTask(Task):
         dicts = clip_video_dicts(
             cfg, cfg.DATASETS.TRAIN, cfg.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS
         )
-        return build_detection_train_loader(
-            dicts,
-            mapper=cls.build_mapper(cfg, True),
-            total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
-            aspect_ratio_grouping=False,
-            num_workers=cfg.DATALOADER.NUM_WORKERS,
+        return build_resumable_train_loader(
+            cfg, dicts, cls.build_mapper(cfg, True), aspect_ratio_grouping=False
         )
 
     @classmethod

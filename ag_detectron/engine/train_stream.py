@@ -22,7 +22,7 @@ waiting in a half-filled group at the checkpoint are not replayed.
 
 import logging
 import random
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -124,14 +124,18 @@ class ResumableTrainingStream(torch.utils.data.IterableDataset):
 
 
 def build_resumable_train_loader(
-    cfg: CfgNode, dataset: List[Dict[str, Any]], mapper: Callable[[Dict[str, Any]], Any]
+    cfg: CfgNode,
+    dataset: List[Dict[str, Any]],
+    mapper: Callable[[Dict[str, Any]], Any],
+    aspect_ratio_grouping: Optional[bool] = None,
 ) -> Any:
     """Detectron2's batched training loader over a :class:`ResumableTrainingStream`.
 
     Reads ``SOLVER.IMS_PER_BATCH``, ``DATALOADER.{NUM_WORKERS, ASPECT_RATIO_GROUPING,
     SAMPLER_TRAIN}`` and ``SEED`` (< 0: one seed drawn for all ranks; the trainer records it in its
     checkpoints and a resumed run reuses it). The returned loader carries the stream as
-    ``loader.resumable_stream``.
+    ``loader.resumable_stream``. ``aspect_ratio_grouping`` overrides
+    ``DATALOADER.ASPECT_RATIO_GROUPING`` (clips have no aspect ratio to group by).
 
     Raises:
         ConfigError: a ``DATALOADER.SAMPLER_TRAIN`` other than ``TrainingSampler``, or a batch size
@@ -150,7 +154,9 @@ def build_resumable_train_loader(
             "processes"
         )
     seed = int(cfg.SEED) if cfg.SEED >= 0 else comm.shared_random_seed()
-    grouping = bool(cfg.DATALOADER.ASPECT_RATIO_GROUPING)
+    if aspect_ratio_grouping is None:
+        aspect_ratio_grouping = cfg.DATALOADER.ASPECT_RATIO_GROUPING
+    grouping = bool(aspect_ratio_grouping)
     per_rank = total // world_size
     stream = ResumableTrainingStream(
         dataset, mapper, seed, per_rank, chunk_size=1 if grouping else per_rank
