@@ -1,0 +1,36 @@
+"""Long-term feature banks for action recognition (SGFB, LFB and the oracle): storage, windows,
+per-frame scene-graph features, the oracle bank and the few-shot splits. See docs/feature_bank.md.
+
+Everything here is model-free (NumPy / plain tensors); the feature-bank operators live in
+:mod:`ag_detectron.modeling.fbo`.
+"""
+
+from .errors import FeatureBankError
+from .provenance import (
+    PRODUCER_KINDS,
+    BankProvenance,
+    check_provenance,
+    hash_config,
+    hash_file,
+    scene_graph_vocabulary,
+)
+from .storage import FeatureBank, FeatureBankWriter, Window, consolidate, videos_for_rank
+from .window import WindowSelection, WindowSpec, select_window
+
+__all__ = [
+    "FeatureBankError",
+    "PRODUCER_KINDS",
+    "BankProvenance",
+    "check_provenance",
+    "hash_config",
+    "hash_file",
+    "scene_graph_vocabulary",
+    "FeatureBank",
+    "FeatureBankWriter",
+    "Window",
+    "consolidate",
+    "videos_for_rank",
+    "WindowSelection",
+    "WindowSpec",
+    "select_window",
+]

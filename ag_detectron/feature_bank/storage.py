@@ -1,0 +1,548 @@
+"""Bank storage: per-video shards written atomically, consolidated into one memory-mapped file.
+
+Layout of a bank directory (format version 1)::
+
+    <bank>/provenance.json            the producer (BankProvenance), written by the first writer
+    <bank>/shards/<VIDEO_ID>.npz      one per video: times (n,) float64 seconds, entries (n, D),
+                                      duration () float64 seconds, provenance (JSON string)
+    <bank>/index.json                 after consolidate(): provenance, videos, offsets (V + 1),
+                                      durations, entry count, the two data file names
+    <bank>/entries-<gen>.npy          (N, D) float16 (or float32), videos in index order, each video
+                                      one contiguous block of rows sorted by time
+    <bank>/times-<gen>.npy            (N,) float64 seconds
+
+Writers create a shard by writing ``.<name>.tmp-<pid>-<rand>`` and renaming it (``os.replace``), so
+a shard either exists complete or not at all; a second run skips the videos whose shard exists
+(resume), and shards written by several processes or machines into copies of ``shards/`` can be
+merged by copying the files together. ``consolidate`` writes a new generation of data files, then
+replaces ``index.json`` atomically and removes the previous generation, so readers see either the
+old or the new bank. A reader opens ``index.json`` and memory-maps the two data files; reading a
+window touches O(log n + W) timestamps and W rows. See docs/feature_bank.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+from collections import Counter
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence
+from typing import Union
+
+import numpy as np
+
+from .errors import FeatureBankError
+from .provenance import BankProvenance, check_provenance
+from .window import WindowSpec, select_window
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "FeatureBankWriter",
+    "FeatureBank",
+    "Window",
+    "consolidate",
+    "videos_for_rank",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "ag_detectron.feature_bank"
+FORMAT_VERSION = 1
+INDEX_FILE = "index.json"
+PROVENANCE_FILE = "provenance.json"
+SHARD_DIR = "shards"
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+NONFINITE_RULES = ("error", "zero")
+
+
+def videos_for_rank(videos: Iterable[str], rank: int, world: int) -> List[str]:
+    """The videos process ``rank`` of ``world`` extracts: the sorted unique ids, every
+    ``world``-th one starting at ``rank``. The union over ranks is every video, each once."""
+    if not (isinstance(world, int) and world >= 1 and isinstance(rank, int) and 0 <= rank < world):
+        raise FeatureBankError(f"videos_for_rank: expected 0 <= rank < world, got {rank}, {world}")
+    return sorted(set(videos))[rank::world]
+
+
+def _atomic_write(path: str, write: Callable[[Any], None], fsync: bool = True) -> None:
+    """Write ``path`` through a temporary file in the same directory and ``os.replace``."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _check_video_id(video_id: str, where: str) -> None:
+    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
+        raise FeatureBankError(
+            f"{where}: video id {video_id!r} cannot name a shard file; expected letters, digits, "
+            f"'_', '.', '-'"
+        )
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise FeatureBankError(f"{path}: not found") from None
+    except json.JSONDecodeError as e:
+        raise FeatureBankError(f"{path}: not valid JSON ({e}); the file is damaged") from None
+
+
+class FeatureBankWriter:
+    """Writes one shard per video into ``<bank_dir>/shards`` (module docstring).
+
+    Args:
+        bank_dir: the bank directory (created if needed).
+        provenance: what produces the entries; must equal the ``provenance.json`` already in
+            ``bank_dir`` (a resumed or parallel run of the same producer).
+        nonfinite: ``"error"`` (default) refuses a video with a NaN/Inf entry (after the cast to
+            the storage dtype, so float16 overflow counts); ``"zero"`` replaces such values by 0
+            and counts them in ``stats["nonfinite_values"]``.
+        fsync: flush every shard to disk before its rename (crash-safe; slower on slow disks).
+    """
+
+    def __init__(
+        self,
+        bank_dir: str,
+        provenance: BankProvenance,
+        nonfinite: str = "error",
+        fsync: bool = True,
+    ) -> None:
+        if nonfinite not in NONFINITE_RULES:
+            raise FeatureBankError(f"nonfinite={nonfinite!r}; expected one of {NONFINITE_RULES}")
+        self.bank_dir = bank_dir
+        self.provenance = provenance
+        self.nonfinite = nonfinite
+        self.fsync = fsync
+        self.shard_dir = os.path.join(bank_dir, SHARD_DIR)
+        self.stats: Counter = Counter()
+        os.makedirs(self.shard_dir, exist_ok=True)
+        prov_path = os.path.join(bank_dir, PROVENANCE_FILE)
+        if os.path.exists(prov_path):
+            found = BankProvenance.from_dict(_read_json(prov_path), prov_path)
+            check_provenance(found, provenance, prov_path)
+        else:
+            text = provenance.to_json().encode("utf-8")
+            _atomic_write(prov_path, lambda f: f.write(text), fsync)
+
+    def shard_path(self, video_id: str) -> str:
+        _check_video_id(video_id, self.shard_dir)
+        return os.path.join(self.shard_dir, video_id + ".npz")
+
+    def done(self, video_id: str) -> bool:
+        """Whether the video's shard exists (it is then complete: shards appear by rename)."""
+        return os.path.exists(self.shard_path(video_id))
+
+    def write(
+        self,
+        video_id: str,
+        times: Union[np.ndarray, Sequence[float]],
+        entries: np.ndarray,
+        duration: Optional[float] = None,
+        overwrite: bool = False,
+    ) -> bool:
+        """Store one video's entries; returns False (and writes nothing) when the shard exists.
+
+        Args:
+            video_id: e.g. ``"46GP8"``.
+            times: ``(n,)`` seconds, finite, >= 0, non-decreasing.
+            entries: ``(n, D)`` array (any float dtype; cast to the provenance dtype).
+            duration: video length in seconds; default: last time + 1 / rate (last time when the
+                rate is None; 0 for an empty video). Clip centres are valid in [0, duration].
+            overwrite: replace an existing shard.
+        """
+        path = self.shard_path(video_id)
+        if not overwrite and os.path.exists(path):
+            self.stats["skipped_existing"] += 1
+            return False
+        where = f"{path}: video {video_id}"
+        times = np.asarray(times, dtype=np.float64).reshape(-1)
+        entries = np.asarray(entries)
+        dim = self.provenance.dim
+        if entries.ndim != 2 or entries.shape != (len(times), dim):
+            raise FeatureBankError(
+                f"{where}: entries of shape {tuple(entries.shape)}; expected ({len(times)}, {dim}) "
+                f"(one row of the provenance dim per timestamp)"
+            )
+        if not np.all(np.isfinite(times)) or (len(times) and times[0] < 0):
+            raise FeatureBankError(f"{where}: timestamps must be finite seconds >= 0")
+        if np.any(np.diff(times) < 0):
+            raise FeatureBankError(f"{where}: timestamps are not sorted (non-decreasing)")
+        stored = entries.astype(self.provenance.dtype)
+        bad = ~np.isfinite(stored)
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=1))
+            if self.nonfinite == "error":
+                raise FeatureBankError(
+                    f"{where}: {int(bad.sum())} NaN/Inf values in {len(rows)} entries (first at "
+                    f"t = {times[rows[0]]:.3f} s, row {rows[0]}) after the cast to "
+                    f"{self.provenance.dtype}; refusing to store them (nonfinite='zero' replaces "
+                    f"them by 0 and counts them)"
+                )
+            stored[bad] = 0
+            self.stats["nonfinite_values"] += int(bad.sum())
+            self.stats["nonfinite_videos"] += 1
+        if duration is None:
+            if len(times) == 0:
+                duration = 0.0
+            else:
+                step = 1.0 / self.provenance.rate if self.provenance.rate else 0.0
+                duration = float(times[-1]) + step
+        if not (np.isfinite(duration) and duration >= (times[-1] if len(times) else 0.0)):
+            raise FeatureBankError(
+                f"{where}: duration {duration!r}; expected seconds >= the last timestamp"
+            )
+        prov = np.array(self.provenance.to_json())
+
+        def _write(f: Any) -> None:
+            np.savez(f, times=times, entries=stored, duration=np.float64(duration), provenance=prov)
+
+        _atomic_write(path, _write, self.fsync)
+        self.stats["written"] += 1
+        return True
+
+
+class _Shard(NamedTuple):
+    times: np.ndarray
+    entries: np.ndarray
+    duration: float
+
+
+def _read_shard(path: str, expected: BankProvenance) -> _Shard:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            prov = BankProvenance.from_dict(json.loads(str(z["provenance"])), path)
+            shard = _Shard(z["times"], z["entries"], float(z["duration"]))
+    except FeatureBankError:
+        raise
+    except Exception as e:  # zipfile.BadZipFile, EOFError, KeyError, ValueError
+        raise FeatureBankError(
+            f"{path}: unreadable shard ({type(e).__name__}: {e}); delete it and re-run the "
+            f"extraction (it resumes and rewrites only the missing videos)"
+        ) from None
+    check_provenance(prov, expected, path)
+    if shard.entries.shape != (len(shard.times), expected.dim):
+        raise FeatureBankError(f"{path}: entries {shard.entries.shape} do not match the times")
+    return shard
+
+
+def consolidate(
+    bank_dir: str,
+    videos: Optional[Iterable[str]] = None,
+    fsync: bool = True,
+) -> str:
+    """Pack every shard of ``bank_dir`` into one memory-mapped bank; returns the index path.
+
+    Args:
+        bank_dir: holds ``provenance.json`` and ``shards/`` (possibly merged from several
+            machines).
+        videos: the videos the bank must contain (e.g. every Charades video); a missing shard is
+            an error naming the bank and the first missing videos. Default: every shard found.
+        fsync: flush the data files before the index is replaced.
+    """
+    prov_path = os.path.join(bank_dir, PROVENANCE_FILE)
+    provenance = BankProvenance.from_dict(_read_json(prov_path), prov_path)
+    shard_dir = os.path.join(bank_dir, SHARD_DIR)
+    found = sorted(
+        n[: -len(".npz")]
+        for n in (os.listdir(shard_dir) if os.path.isdir(shard_dir) else [])
+        if n.endswith(".npz") and not n.startswith(".")
+    )
+    if videos is None:
+        wanted = found
+    else:
+        wanted = sorted(set(videos))
+        missing = sorted(set(wanted) - set(found))
+        if missing:
+            raise FeatureBankError(
+                f"{shard_dir}: no shard for {len(missing)} of {len(wanted)} videos (first: "
+                f"{missing[:5]}); finish the extraction before consolidating"
+            )
+    if not wanted:
+        raise FeatureBankError(f"{shard_dir}: no shards to consolidate")
+    # pass 1: sizes (reads each shard's small arrays; entries are read again in pass 2)
+    counts = []
+    for vid in wanted:
+        path = os.path.join(shard_dir, vid + ".npz")
+        counts.append(len(_read_shard(path, provenance).times))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(offsets[-1])
+    gen = secrets.token_hex(6)
+    entries_name, times_name = f"entries-{gen}.npy", f"times-{gen}.npy"
+    entries_path = os.path.join(bank_dir, entries_name)
+    times_path = os.path.join(bank_dir, times_name)
+    durations = []
+    try:
+        ent = np.lib.format.open_memmap(
+            entries_path, mode="w+", dtype=provenance.dtype, shape=(total, provenance.dim)
+        )
+        tim = np.lib.format.open_memmap(times_path, mode="w+", dtype=np.float64, shape=(total,))
+        for vid, a, b in zip(wanted, offsets[:-1], offsets[1:]):
+            shard = _read_shard(os.path.join(shard_dir, vid + ".npz"), provenance)
+            if len(shard.times) != b - a:
+                raise FeatureBankError(f"{shard_dir}/{vid}.npz changed during consolidation")
+            ent[a:b] = shard.entries
+            tim[a:b] = shard.times
+            durations.append(shard.duration)
+        ent.flush()
+        tim.flush()
+        del ent, tim
+        if fsync:
+            for p in (entries_path, times_path):
+                with open(p, "rb+") as f:
+                    os.fsync(f.fileno())
+        index = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "provenance": provenance.to_dict(),
+            "entries_file": entries_name,
+            "times_file": times_name,
+            "num_entries": total,
+            "videos": wanted,
+            "offsets": offsets.tolist(),
+            "durations": durations,
+        }
+        text = json.dumps(index).encode("utf-8")
+        index_path = os.path.join(bank_dir, INDEX_FILE)
+        previous = _read_json(index_path) if os.path.exists(index_path) else None
+        _atomic_write(index_path, lambda f: f.write(text), fsync)
+    except BaseException:
+        for p in (entries_path, times_path):
+            if os.path.exists(p):
+                os.remove(p)
+        raise
+    if isinstance(previous, dict):
+        for key in ("entries_file", "times_file"):
+            old = previous.get(key)
+            if isinstance(old, str) and old not in (entries_name, times_name):
+                old_path = os.path.join(bank_dir, os.path.basename(old))
+                if os.path.exists(old_path):
+                    os.remove(old_path)
+    logger.info(
+        "Consolidated %d videos, %d entries of %s into %s", len(wanted), total, provenance.kind,
+        bank_dir,
+    )
+    return index_path
+
+
+def _open_npy(path: str, dtype: np.dtype, shape: tuple) -> np.memmap:
+    """Memory-map a .npy file after checking its header and its byte size (truncation)."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(f)  # (shape, fortran, dtype)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            offset = f.tell()
+    except FileNotFoundError:
+        raise FeatureBankError(f"{path}: bank data file not found") from None
+    except Exception as e:
+        raise FeatureBankError(f"{path}: not a readable .npy file ({e})") from None
+    found_shape, fortran, found_dtype = header
+    if tuple(found_shape) != tuple(shape) or np.dtype(found_dtype) != np.dtype(dtype) or fortran:
+        raise FeatureBankError(
+            f"{path}: array {tuple(found_shape)} {np.dtype(found_dtype)}; the index expects "
+            f"{tuple(shape)} {np.dtype(dtype)}"
+        )
+    expected_size = offset + int(np.prod(shape)) * np.dtype(dtype).itemsize
+    size = os.path.getsize(path)
+    if size != expected_size:
+        raise FeatureBankError(
+            f"{path}: {size} bytes, expected {expected_size} for {tuple(shape)} "
+            f"{np.dtype(dtype)}; the file is truncated or damaged (copy it again or re-run "
+            f"consolidate)"
+        )
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+class Window(NamedTuple):
+    """One padded window (see :mod:`.window` for the rules).
+
+    Attributes:
+        entries: ``(W, D)`` float32, zero rows where ``mask`` is False.
+        mask: ``(W,)`` bool, True for a real bank entry.
+        times: ``(W,)`` float64 seconds of each row, NaN for padding.
+    """
+
+    entries: np.ndarray
+    mask: np.ndarray
+    times: np.ndarray
+
+
+class FeatureBank:
+    """A consolidated bank opened read-only; the data stay on disk (memory-mapped).
+
+    Args:
+        path: the bank directory (or its ``index.json``).
+        expected: provenance the caller requires (a :class:`BankProvenance` or a mapping of some
+            of its fields); a mismatch raises :class:`FeatureBankError` naming the field.
+        missing: ``"error"`` (default) raises for a video absent from the bank; ``"zero"``
+            returns an all-padding window, counts it in ``stats["missing_video_reads"]`` and warns
+            once per bank.
+
+    The object pickles without its memory maps (DataLoader workers re-map on first use).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        expected: Optional[Union[BankProvenance, Mapping[str, Any]]] = None,
+        missing: str = "error",
+    ) -> None:
+        if missing not in ("error", "zero"):
+            raise FeatureBankError(f"missing={missing!r}; expected 'error' or 'zero'")
+        self.index_path = path if path.endswith(".json") else os.path.join(path, INDEX_FILE)
+        self.bank_dir = os.path.dirname(self.index_path)
+        self.missing = missing
+        self.stats: Counter = Counter()
+        index = _read_json(self.index_path)
+        if not isinstance(index, dict) or index.get("format") != FORMAT_NAME:
+            raise FeatureBankError(f"{self.index_path}: not a feature-bank index")
+        if index.get("version") != FORMAT_VERSION:
+            raise FeatureBankError(
+                f"{self.index_path}: format version {index.get('version')!r}; this code reads "
+                f"version {FORMAT_VERSION}"
+            )
+        self.provenance = BankProvenance.from_dict(index["provenance"], self.index_path)
+        if expected is not None:
+            check_provenance(self.provenance, expected, self.index_path)
+        self.videos: List[str] = list(index["videos"])
+        self._offsets = np.asarray(index["offsets"], dtype=np.int64)
+        self._durations = np.asarray(index["durations"], dtype=np.float64)
+        self._row = {v: i for i, v in enumerate(self.videos)}
+        self.num_entries = int(index["num_entries"])
+        if (
+            len(self._offsets) != len(self.videos) + 1
+            or len(self._durations) != len(self.videos)
+            or self._offsets[0] != 0
+            or self._offsets[-1] != self.num_entries
+            or np.any(np.diff(self._offsets) < 0)
+        ):
+            raise FeatureBankError(f"{self.index_path}: inconsistent offsets / durations / videos")
+        self._files = (index["entries_file"], index["times_file"])
+        self._entries: Optional[np.ndarray] = None
+        self._times: Optional[np.ndarray] = None
+        self._map()
+
+    def _map(self) -> None:
+        ent_name, tim_name = (os.path.join(self.bank_dir, os.path.basename(n)) for n in self._files)
+        self._entries = _open_npy(ent_name, self.provenance.dtype, (self.num_entries, self.dim))
+        self._times = _open_npy(tim_name, np.float64, (self.num_entries,))
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_entries"] = state["_times"] = None
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._map()
+
+    @property
+    def dim(self) -> int:
+        return self.provenance.dim
+
+    def __contains__(self, video_id: str) -> bool:
+        return video_id in self._row
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def _lookup(self, video_id: str) -> Optional[int]:
+        row = self._row.get(video_id)
+        if row is None:
+            if self.missing == "error":
+                raise FeatureBankError(
+                    f"{self.index_path}: video {video_id!r} is not in this bank ({len(self.videos)}"
+                    f" videos); extract it, or open the bank with missing='zero' to read empty "
+                    f"windows (counted)"
+                )
+            if not self.stats["missing_video_reads"]:
+                logger.warning(
+                    "%s: video %r is not in the bank; reading empty windows for missing videos "
+                    "(missing='zero'); FeatureBank.stats counts them", self.index_path, video_id,
+                )
+            self.stats["missing_video_reads"] += 1
+        return row
+
+    def duration(self, video_id: str) -> float:
+        row = self._lookup(video_id)
+        return 0.0 if row is None else float(self._durations[row])
+
+    def times(self, video_id: str) -> np.ndarray:
+        """``(n,)`` float64 seconds of the video's entries (a memmap view)."""
+        row = self._lookup(video_id)
+        if row is None:
+            return np.zeros((0,), dtype=np.float64)
+        return self._times[self._offsets[row] : self._offsets[row + 1]]
+
+    def entries(self, video_id: str) -> np.ndarray:
+        """``(n, D)`` entries of the video in the storage dtype (a memmap view)."""
+        row = self._lookup(video_id)
+        if row is None:
+            return np.zeros((0, self.dim), dtype=self.provenance.dtype)
+        return self._entries[self._offsets[row] : self._offsets[row + 1]]
+
+    def window(self, video_id: str, centre: float, spec: WindowSpec = WindowSpec()) -> Window:
+        """The padded window of ``video_id`` around ``centre`` seconds (rules: :mod:`.window`)."""
+        out = np.zeros((spec.size, self.dim), dtype=np.float32)
+        mask = np.zeros((spec.size,), dtype=bool)
+        times = np.full((spec.size,), np.nan)
+        row = self._lookup(video_id)
+        if row is None:
+            return Window(out, mask, times)
+        a, b = int(self._offsets[row]), int(self._offsets[row + 1])
+        sel = select_window(
+            self._times[a:b],
+            centre,
+            spec,
+            float(self._durations[row]),
+            where=f"{self.index_path}: video {video_id}",
+        )
+        if sel.clamped:
+            self.stats["clamped_centres"] += 1
+        self.stats["dropped_entries"] += sel.dropped
+        keep = sel.rows >= 0
+        rows = sel.rows[keep]
+        out[rows] = self._entries[a + sel.start : a + sel.stop][keep]
+        times[rows] = self._times[a + sel.start : a + sel.stop][keep]
+        mask[rows] = True
+        return Window(out, mask, times)
+
+    def windows(
+        self,
+        video_ids: Sequence[str],
+        centres: Sequence[float],
+        spec: WindowSpec = WindowSpec(),
+    ) -> Window:
+        """A batch of windows: entries ``(B, W, D)`` float32, mask ``(B, W)``, times ``(B, W)``."""
+        if len(video_ids) != len(centres):
+            raise FeatureBankError(
+                f"windows(): {len(video_ids)} video ids but {len(centres)} clip centres"
+            )
+        parts = [self.window(v, float(c), spec) for v, c in zip(video_ids, centres)]
+        if not parts:
+            return Window(
+                np.zeros((0, spec.size, self.dim), np.float32),
+                np.zeros((0, spec.size), bool),
+                np.zeros((0, spec.size)),
+            )
+        return Window(*(np.stack(x) for x in zip(*parts)))
