@@ -181,7 +181,8 @@ class FeatureBankWriter:
             raise FeatureBankError(f"{where}: timestamps must be finite seconds >= 0")
         if np.any(np.diff(times) < 0):
             raise FeatureBankError(f"{where}: timestamps are not sorted (non-decreasing)")
-        stored = entries.astype(self.provenance.dtype)
+        with np.errstate(over="ignore"):  # float16 overflow gives inf, refused just below
+            stored = entries.astype(self.provenance.dtype)
         bad = ~np.isfinite(stored)
         if bad.any():
             rows = np.flatnonzero(bad.any(axis=1))
