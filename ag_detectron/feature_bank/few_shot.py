@@ -120,7 +120,9 @@ def make_few_shot_split(
                 shortfall[str(c)] = need - len(pool)
                 short[c] = max(short.get(c, 0), need - len(pool))
                 need = len(pool)
-            pick = sorted(pool[i] for i in rng.choice(len(pool), need, replace=False)) if need else []
+            pick = (
+                sorted(pool[i] for i in rng.choice(len(pool), need, replace=False)) if need else []
+            )
             drawn[str(c)] = pick
             chosen.extend(pick)
             taken.update(pick)
@@ -134,7 +136,9 @@ def make_few_shot_split(
         logger.warning(
             "few-shot split (seed %d): %d novel classes have fewer training videos than k (class: "
             "missing shots at the largest k): %s; they use every video they have",
-            seed, len(short), short,
+            seed,
+            len(short),
+            short,
         )
     return {
         "format": SPLIT_FORMAT,
@@ -196,7 +200,9 @@ def load_few_shot_split(
     for name, classes in (("novel_classes", novel), ("base_classes", base)):
         bad = [c for c in classes if not isinstance(c, int) or not 0 <= c < n]
         if bad:
-            raise _fail(path, f"field {name!r} names unknown classes {bad[:5]} (expected 0..{n - 1})")
+            raise _fail(
+                path, f"field {name!r} names unknown classes {bad[:5]} (expected 0..{n - 1})"
+            )
     if set(novel) & set(base) or sorted(novel + base) != list(range(n)):
         raise _fail(path, "novel and base classes do not partition the classes")
     known = set(known_videos) if known_videos is not None else None
@@ -239,5 +245,8 @@ def validate_few_shot_split(
             pos = sum(1 for v in entry["videos"] if c in labels.get(v, ()))
             available = sum(1 for v in labels if c in labels[v])
             if pos < min(int(k), available):
-                raise _fail(path, f"{k}-shot gives class {c} {pos} positive videos; expected >= "
-                            f"{min(int(k), available)}")
+                raise _fail(
+                    path,
+                    f"{k}-shot gives class {c} {pos} positive videos; expected >= "
+                    f"{min(int(k), available)}",
+                )

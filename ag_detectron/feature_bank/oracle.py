@@ -110,8 +110,9 @@ def oracle_entries(
                 f"{fps_file}: no fps for video {vid!r}; the oracle bank needs each video's native "
                 f"fps to place AG frame {frame['frame_number']} on the 24-fps timeline"
             )
-        n24 = seconds_to_charades_frame(ag_frame_to_seconds(int(frame["frame_number"]),
-                                                            video_fps[vid]))
+        n24 = seconds_to_charades_frame(
+            ag_frame_to_seconds(int(frame["frame_number"]), video_fps[vid])
+        )
         mat = _frame_matrix(frame, num_object_classes, num_predicates, first_object_id)
         counts["frames"] += 1
         slots = per_video[vid]
@@ -155,8 +156,11 @@ def write_oracle_bank(
         raise FeatureBankError(f"{writer.bank_dir}: writer kind {prov.kind!r}; expected 'oracle'")
     num_pred = len(prov.vocabulary["predicates"])
     per_video, counts = oracle_entries(
-        frames, video_fps, num_predicates=num_pred,
-        num_object_classes=len(prov.vocabulary["objects"]), fps_file=fps_file,
+        frames,
+        video_fps,
+        num_predicates=num_pred,
+        num_object_classes=len(prov.vocabulary["objects"]),
+        fps_file=fps_file,
     )
     wanted: List[str] = sorted(set(videos) if videos is not None else set(per_video))
     for vid in wanted:

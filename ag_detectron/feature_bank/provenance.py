@@ -165,8 +165,15 @@ def check_provenance(
         raise FeatureBankError(f"expected provenance names unknown fields {unknown}")
     if "vocabulary" in want:
         want["vocabulary"] = json.loads(json.dumps(want["vocabulary"]))
-    for name in ("kind", "dim", "vocabulary", "rate", "dtype", "producer_config_hash",
-                 "weights_hash"):
+    for name in (
+        "kind",
+        "dim",
+        "vocabulary",
+        "rate",
+        "dtype",
+        "producer_config_hash",
+        "weights_hash",
+    ):
         if name in want and have[name] != want[name]:
             raise FeatureBankError(
                 f"{where}: provenance field '{name}'{_first_difference(have[name], want[name])}; "

@@ -28,8 +28,18 @@ import os
 import re
 import secrets
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence
-from typing import Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Union,
+)
 
 import numpy as np
 
@@ -333,7 +343,10 @@ def consolidate(
                 if os.path.exists(old_path):
                     os.remove(old_path)
     logger.info(
-        "Consolidated %d videos, %d entries of %s into %s", len(wanted), total, provenance.kind,
+        "Consolidated %d videos, %d entries of %s into %s",
+        len(wanted),
+        total,
+        provenance.kind,
         bank_dir,
     )
     return index_path
@@ -479,7 +492,9 @@ class FeatureBank:
             if not self.stats["missing_video_reads"]:
                 logger.warning(
                     "%s: video %r is not in the bank; reading empty windows for missing videos "
-                    "(missing='zero'); FeatureBank.stats counts them", self.index_path, video_id,
+                    "(missing='zero'); FeatureBank.stats counts them",
+                    self.index_path,
+                    video_id,
                 )
             self.stats["missing_video_reads"] += 1
         return row

@@ -33,7 +33,9 @@ class TestSplit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.videos = _videos()
-        cls.labels = {v["video_id"]: {c for c, x in enumerate(v["labels"]) if x} for v in cls.videos}
+        cls.labels = {
+            v["video_id"]: {c for c, x in enumerate(v["labels"]) if x} for v in cls.videos
+        }
 
     def test_invariants(self):
         split = make_few_shot_split(self.videos, 157, seed=3)
@@ -94,9 +96,7 @@ class TestSplit(unittest.TestCase):
 
     def test_shortfall_recorded_and_warned(self):
         # 3 videos of each class, 4 without a label: k = 5 is 2 short for the novel class
-        videos = [
-            {"video_id": f"V{i}", "labels": [int(i < 3), int(3 <= i < 6)]} for i in range(10)
-        ]
+        videos = [{"video_id": f"V{i}", "labels": [int(i < 3), int(3 <= i < 6)]} for i in range(10)]
         with self.assertLogs("ag_detectron.feature_bank.few_shot", "WARNING"):
             split = make_few_shot_split(videos, 2, seed=0, num_novel=1, shots=(5,))
         c = split["novel_classes"][0]
@@ -131,12 +131,16 @@ class TestSplitFile(unittest.TestCase):
 
     def test_unknown_video(self):
         self._rewrite(base_train_videos=self.split["base_train_videos"] + ["NOPE1"])
-        with self.assertRaisesRegex(DatasetFormatError, rf"^{self.path}: .*unknown videos \['NOPE1'\]"):
+        with self.assertRaisesRegex(
+            DatasetFormatError, rf"^{self.path}: .*unknown videos \['NOPE1'\]"
+        ):
             load_few_shot_split(self.path, 157, self.ids)
 
     def test_unknown_class(self):
         self._rewrite(novel_classes=self.split["novel_classes"][:-1] + [157])
-        with self.assertRaisesRegex(DatasetFormatError, rf"^{self.path}: .*unknown classes \[157\]"):
+        with self.assertRaisesRegex(
+            DatasetFormatError, rf"^{self.path}: .*unknown classes \[157\]"
+        ):
             load_few_shot_split(self.path, 157, self.ids)
 
     def test_other_vocabulary(self):

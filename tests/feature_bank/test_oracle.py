@@ -73,7 +73,10 @@ class TestOracle(unittest.TestCase):
         bank_dir = os.path.join(self.dir, "bank")
         writer = FeatureBankWriter(bank_dir, oracle_provenance())
         counts = write_oracle_bank(
-            writer, self.frames, FPS, videos=["001YG", "0A8CF", "Q8XEE", "NOAG1"],
+            writer,
+            self.frames,
+            FPS,
+            videos=["001YG", "0A8CF", "Q8XEE", "NOAG1"],
             durations={"NOAG1": 30.0, "0A8CF": 12.0},
         )
         self.assertEqual(counts["videos_without_frames"], 1)

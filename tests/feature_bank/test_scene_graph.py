@@ -61,7 +61,9 @@ class TestConfidenceMatrix(unittest.TestCase):
         self.assertEqual(float(c.abs().sum()), 0.0)
 
     def test_errors(self):
-        with self.assertRaisesRegex(FeatureBankError, "object class 0 outside the object ids 1..35"):
+        with self.assertRaisesRegex(
+            FeatureBankError, "object class 0 outside the object ids 1..35"
+        ):
             confidence_matrix([0], [1.0], torch.zeros(1, 26))
         with self.assertRaisesRegex(FeatureBankError, r"relation_probs \(2, 26\)"):
             confidence_matrix([1], [1.0], torch.zeros(2, 26))
@@ -73,7 +75,11 @@ class TestConfidenceMatrix(unittest.TestCase):
 
 class TestPredicateProbabilities(unittest.TestCase):
     def test_groups_and_25(self):
-        att, spa, con = torch.full((2, 3), 0.1), torch.full((2, 6), 0.2), torch.arange(34.0).view(2, 17)
+        att, spa, con = (
+            torch.full((2, 3), 0.1),
+            torch.full((2, 6), 0.2),
+            torch.arange(34.0).view(2, 17),
+        )
         p26 = predicate_probabilities(att, spa, con)
         self.assertEqual(p26.shape, (2, 26))
         self.assertEqual(float(p26[0, 9]), 0.0)  # first contacting predicate

@@ -16,9 +16,9 @@ from ag_detectron.feature_bank import (
     FeatureBankWriter,
     WindowSpec,
     consolidate,
+    storage,
     videos_for_rank,
 )
-from ag_detectron.feature_bank import storage
 
 PROV = BankProvenance(
     kind="scene_graph",
@@ -167,13 +167,18 @@ class TestBadInput(TempDirCase):
     def test_provenance_mismatch_on_open(self):
         self._bank()
         index = os.path.join(self.dir, "index.json")
-        other = dict(PROV.to_dict(), vocabulary={"objects": ["a", "X", "c"], "predicates": ["p", "q"]})
+        other = dict(
+            PROV.to_dict(), vocabulary={"objects": ["a", "X", "c"], "predicates": ["p", "q"]}
+        )
         with self.assertRaisesRegex(
-            FeatureBankError, rf"{index}: provenance field 'vocabulary'\['objects'\]\[1\]: \"b\", "
-            r"expected \"X\""
+            FeatureBankError,
+            rf"{index}: provenance field 'vocabulary'\['objects'\]\[1\]: \"b\", "
+            r"expected \"X\"",
         ):
             FeatureBank(self.dir, expected=other)
-        with self.assertRaisesRegex(FeatureBankError, "field 'weights_hash': \"w1\", expected \"w2\""):
+        with self.assertRaisesRegex(
+            FeatureBankError, 'field \'weights_hash\': "w1", expected "w2"'
+        ):
             FeatureBank(self.dir, expected={"weights_hash": "w2"})
         with self.assertRaisesRegex(FeatureBankError, "field 'kind'"):
             FeatureBank(self.dir, expected={"kind": "lfb"})
@@ -182,16 +187,20 @@ class TestBadInput(TempDirCase):
     def test_provenance_mismatch_on_resume(self):
         FeatureBankWriter(self.dir, PROV)
         other = BankProvenance(**dict(PROV.to_dict(), producer_config_hash="cfg2"))
-        with self.assertRaisesRegex(FeatureBankError, "provenance.json: provenance field "
-                                    "'producer_config_hash'"):
+        with self.assertRaisesRegex(
+            FeatureBankError, "provenance.json: provenance field 'producer_config_hash'"
+        ):
             FeatureBankWriter(self.dir, other)
 
     def test_nonfinite_refused_or_counted(self):
         w = FeatureBankWriter(self.dir, PROV)
         t, e = _video(4, 1)
         e[2, 3] = np.nan
-        with self.assertRaisesRegex(FeatureBankError, r"video A: 1 NaN/Inf values in 1 entries "
-                                    r"\(first at t = 1.000 s, row 2\)"):
+        with self.assertRaisesRegex(
+            FeatureBankError,
+            r"video A: 1 NaN/Inf values in 1 entries "
+            r"\(first at t = 1.000 s, row 2\)",
+        ):
             w.write("A", t, e)
         self.assertFalse(w.done("A"))
         e[2, 3] = 1e6  # finite in float64, +inf in float16
@@ -222,7 +231,9 @@ class TestBadInput(TempDirCase):
         path = os.path.join(self.dir, name)
         with open(path, "r+b") as f:
             f.truncate(os.path.getsize(path) - 10)
-        with self.assertRaisesRegex(FeatureBankError, rf"{path}: \d+ bytes, expected \d+ .*truncated"):
+        with self.assertRaisesRegex(
+            FeatureBankError, rf"{path}: \d+ bytes, expected \d+ .*truncated"
+        ):
             FeatureBank(self.dir)
 
     def test_truncated_shard(self):
@@ -236,7 +247,9 @@ class TestBadInput(TempDirCase):
 
     def test_missing_video_error_names_bank_and_video(self):
         bank = self._bank()
-        with self.assertRaisesRegex(FeatureBankError, r"index.json: video 'ZZZ' is not in this bank"):
+        with self.assertRaisesRegex(
+            FeatureBankError, r"index.json: video 'ZZZ' is not in this bank"
+        ):
             bank.window("ZZZ", 1.0)
 
     def test_missing_video_zero_is_counted(self):
@@ -251,8 +264,11 @@ class TestBadInput(TempDirCase):
 
     def test_centre_outside_video(self):
         bank = self._bank()
-        with self.assertRaisesRegex(FeatureBankError, r"video A: clip centre 9.000 s is outside "
-                                    r"the video \[0, 5.000\] s"):
+        with self.assertRaisesRegex(
+            FeatureBankError,
+            r"video A: clip centre 9.000 s is outside "
+            r"the video \[0, 5.000\] s",
+        ):
             bank.window("A", 9.0)
         win = bank.window("A", 9.0, WindowSpec(outside="clamp"))
         self.assertEqual(bank.stats["clamped_centres"], 1)

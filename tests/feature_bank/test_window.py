@@ -42,8 +42,11 @@ class TestSelectWindow(unittest.TestCase):
             select_window(times, 5.0, WindowSpec(size=4, overflow="error"), 10.0, where="b: v")
 
     def test_outside(self):
-        with self.assertRaisesRegex(FeatureBankError, r"^bank: video X: clip centre -1.000 s is "
-                                    r"outside the video \[0, 30.000\] s"):
+        with self.assertRaisesRegex(
+            FeatureBankError,
+            r"^bank: video X: clip centre -1.000 s is "
+            r"outside the video \[0, 30.000\] s",
+        ):
             select_window(GRID, -1.0, WindowSpec(), 30.0, where="bank: video X")
         sel = select_window(GRID, 31.0, WindowSpec(outside="clamp"), 30.0)
         self.assertTrue(sel.clamped)
