@@ -11,15 +11,14 @@ video 2 entries/s; lengths drawn so the total is exact) with the project's own w
 child process, opens the bank and reads ``--windows`` random windows (20 entries = +-5 s, LFB's
 default) twice: "cold" after asking the kernel to drop the bank file's cached pages
 (``posix_fadvise(DONTNEED)``) and "warm". It also reads the same windows from the per-video shards
-(``np.load`` of the video's .npz) for comparison. Prints one table; the child's peak RSS shows the
-bank is not loaded.
+(``np.load`` of the video's .npz) for comparison. Prints the numbers; the reader's resident memory
+(anonymous vs. file-backed pages, from ``/proc/self/status``) shows the bank is not loaded.
 """
 
 import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -95,9 +94,20 @@ def _evict(path: str) -> None:
         os.close(fd)
 
 
+def _rss_mb() -> dict:
+    """Current anonymous (allocated) and file-backed (mapped pages) resident memory, MiB."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in ("RssAnon", "RssFile"):
+                out[key] = int(line.split()[1]) / 1024
+    return out
+
+
 def read_bank(args) -> dict:
-    """Runs in a fresh process: open the bank, time windows, report peak RSS."""
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Runs in a fresh process: open the bank, time windows, report resident memory."""
+    rss0 = _rss_mb()
     index = json.load(open(os.path.join(args.out, INDEX_FILE)))
     for name in (index["entries_file"], index["times_file"]):
         _evict(os.path.join(args.out, name))
@@ -134,9 +144,12 @@ def read_bank(args) -> dict:
             sel = (t >= c - 5) & (t < c + 5)
             _ = z["entries"][sel].astype(np.float32)
         times.append(time.perf_counter() - t0)
-    out["shard_npz_window_ms"] = (1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 95)))
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["rss_before_open_mb"] = rss0 / 1024
+    out["shard_npz_window_ms"] = (
+        1e3 * float(np.median(times)),
+        1e3 * float(np.percentile(times, 95)),
+    )
+    out["rss_before_open_mb"] = rss0
+    out["rss_after_reads_mb"] = _rss_mb()
     return out
 
 
@@ -154,24 +167,45 @@ def main() -> None:
     if args.read_only:
         print(json.dumps(read_bank(args)))
         return
-    print(f"machine: {platform.node()} {cpu_name()} x{os.cpu_count()}, Python "
-          f"{platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.node()} {cpu_name()} x{os.cpu_count()}, Python "
+        f"{platform.python_version()}, numpy {np.__version__}"
+    )
     w = write_bank(args)
     child = subprocess.run(
-        [sys.executable, __file__, "--read-only", "--out", args.out, "--windows",
-         str(args.windows), "--seed", str(args.seed)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--read-only",
+            "--out",
+            args.out,
+            "--windows",
+            str(args.windows),
+            "--seed",
+            str(args.seed),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     r = json.loads(child.stdout.strip().splitlines()[-1])
     mb = 1024 * 1024
     print(f"bank: {args.videos} videos, {args.entries} entries x {args.dim} float16")
-    print(f"write {args.videos} shards (fsync): {w['write_shards_s']:.1f} s "
-          f"(+ {w['generate_s']:.1f} s generating data); consolidate: {w['consolidate_s']:.1f} s")
-    print(f"on disk: entries {w['entries_bytes'] / mb:.1f} MiB, times {w['times_bytes'] / mb:.1f} "
-          f"MiB, index {w['index_bytes'] / 1024:.0f} KiB; shards {w['shards_bytes'] / mb:.1f} MiB "
-          f"(deletable after consolidation)")
-    print(f"open: {r['open_s'] * 1e3:.1f} ms; child RSS {r['rss_before_open_mb']:.0f} MiB after "
-          f"imports, peak {r['peak_rss_mb']:.0f} MiB")
+    print(
+        f"write {args.videos} shards (fsync): {w['write_shards_s']:.1f} s "
+        f"(+ {w['generate_s']:.1f} s generating data); consolidate: {w['consolidate_s']:.1f} s"
+    )
+    print(
+        f"on disk: entries {w['entries_bytes'] / mb:.1f} MiB, times {w['times_bytes'] / mb:.1f} "
+        f"MiB, index {w['index_bytes'] / 1024:.0f} KiB; shards {w['shards_bytes'] / mb:.1f} MiB "
+        f"(deletable after consolidation)"
+    )
+    a, b = r["rss_before_open_mb"], r["rss_after_reads_mb"]
+    print(
+        f"open: {r['open_s'] * 1e3:.1f} ms; reader process resident memory before open / after "
+        f"all reads: anonymous {a['RssAnon']:.0f} / {b['RssAnon']:.0f} MiB, file-backed "
+        f"{a['RssFile']:.0f} / {b['RssFile']:.0f} MiB"
+    )
     for key in ("window_cold_ms", "window_warm_ms", "batch16_warm_ms", "shard_npz_window_ms"):
         med, p95 = r[key]
         print(f"{key}: median {med:.3f} ms, p95 {p95:.3f} ms")

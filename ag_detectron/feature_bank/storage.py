@@ -66,6 +66,7 @@ PROVENANCE_FILE = "provenance.json"
 SHARD_DIR = "shards"
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 NONFINITE_RULES = ("error", "zero")
+DEFAULT_WINDOW = WindowSpec()  # LFB: 20 entries = +-5 s
 
 
 def videos_for_rank(videos: Iterable[str], rank: int, world: int) -> List[str]:
@@ -517,14 +518,42 @@ class FeatureBank:
             return np.zeros((0, self.dim), dtype=self.provenance.dtype)
         return self._entries[self._offsets[row] : self._offsets[row + 1]]
 
-    def window(self, video_id: str, centre: float, spec: WindowSpec = WindowSpec()) -> Window:
+    def window(self, video_id: str, centre: float, spec: WindowSpec = DEFAULT_WINDOW) -> Window:
         """The padded window of ``video_id`` around ``centre`` seconds (rules: :mod:`.window`)."""
-        out = np.zeros((spec.size, self.dim), dtype=np.float32)
-        mask = np.zeros((spec.size,), dtype=bool)
-        times = np.full((spec.size,), np.nan)
+        out = Window(
+            np.zeros((spec.size, self.dim), dtype=np.float32),
+            np.zeros((spec.size,), dtype=bool),
+            np.full((spec.size,), np.nan),
+        )
+        self._fill(video_id, centre, spec, out)
+        return out
+
+    def windows(
+        self,
+        video_ids: Sequence[str],
+        centres: Sequence[float],
+        spec: WindowSpec = DEFAULT_WINDOW,
+    ) -> Window:
+        """A batch of windows: entries ``(B, W, D)`` float32, mask ``(B, W)``, times ``(B, W)``."""
+        if len(video_ids) != len(centres):
+            raise FeatureBankError(
+                f"windows(): {len(video_ids)} video ids but {len(centres)} clip centres"
+            )
+        n = len(video_ids)
+        out = Window(
+            np.zeros((n, spec.size, self.dim), dtype=np.float32),
+            np.zeros((n, spec.size), dtype=bool),
+            np.full((n, spec.size), np.nan),
+        )
+        for i, (vid, centre) in enumerate(zip(video_ids, centres)):
+            self._fill(vid, float(centre), spec, Window(out.entries[i], out.mask[i], out.times[i]))
+        return out
+
+    def _fill(self, video_id: str, centre: float, spec: WindowSpec, out: Window) -> None:
+        """Write one window into the zero / False / NaN initialised views ``out``."""
         row = self._lookup(video_id)
         if row is None:
-            return Window(out, mask, times)
+            return
         a, b = int(self._offsets[row]), int(self._offsets[row + 1])
         sel = select_window(
             self._times[a:b],
@@ -536,29 +565,14 @@ class FeatureBank:
         if sel.clamped:
             self.stats["clamped_centres"] += 1
         self.stats["dropped_entries"] += sel.dropped
+        lo, hi = a + sel.start, a + sel.stop
+        if sel.dropped == 0 and spec.padding == "end":  # the common case: one contiguous copy
+            out.entries[: hi - lo] = self._entries[lo:hi]
+            out.times[: hi - lo] = self._times[lo:hi]
+            out.mask[: hi - lo] = True
+            return
         keep = sel.rows >= 0
         rows = sel.rows[keep]
-        out[rows] = self._entries[a + sel.start : a + sel.stop][keep]
-        times[rows] = self._times[a + sel.start : a + sel.stop][keep]
-        mask[rows] = True
-        return Window(out, mask, times)
-
-    def windows(
-        self,
-        video_ids: Sequence[str],
-        centres: Sequence[float],
-        spec: WindowSpec = WindowSpec(),
-    ) -> Window:
-        """A batch of windows: entries ``(B, W, D)`` float32, mask ``(B, W)``, times ``(B, W)``."""
-        if len(video_ids) != len(centres):
-            raise FeatureBankError(
-                f"windows(): {len(video_ids)} video ids but {len(centres)} clip centres"
-            )
-        parts = [self.window(v, float(c), spec) for v, c in zip(video_ids, centres)]
-        if not parts:
-            return Window(
-                np.zeros((0, spec.size, self.dim), np.float32),
-                np.zeros((0, spec.size), bool),
-                np.zeros((0, spec.size)),
-            )
-        return Window(*(np.stack(x) for x in zip(*parts)))
+        out.entries[rows] = self._entries[lo:hi][keep]
+        out.times[rows] = self._times[lo:hi][keep]
+        out.mask[rows] = True

@@ -5,13 +5,14 @@ rows. The rules (defaults = LFB's Charades setting, 20 entries = +-5 s at 2 entr
 
 * **Span.** Entries with ``centre - span/2 <= t < centre + span/2`` (half-open, so a 2/s grid
   gives exactly ``span * rate`` entries, never one more).
-* **Overflow.** A denser bank can hold more than ``size`` entries in the span: ``"nearest"``
-  keeps the ``size`` entries nearest the centre (ties: the earlier one; the kept entries form a
-  contiguous run) and counts the rest in ``WindowSelection.dropped``; ``"error"`` raises.
 * **Padding.** The output always has ``size`` rows plus a boolean mask. ``"end"``: the entries in
   time order, then zero rows. ``"slot"``: row ``floor((t - (centre - span/2)) / (span / size))``,
-  so each row is a fixed time offset from the centre and zero rows mark times without an entry;
-  two entries falling in one slot keep the earlier and count the other as dropped.
+  so each row is a fixed time offset from the centre and zero rows mark times without an entry.
+* **Overflow.** A denser bank can hold more than ``size`` entries in the span. With ``"end"``
+  padding, ``overflow="nearest"`` keeps the ``size`` entries nearest the centre (ties: the earlier
+  one; the kept entries form a contiguous run); with ``"slot"`` padding, entries sharing a slot
+  keep the earliest. Either way the others are counted in ``WindowSelection.dropped``;
+  ``overflow="error"`` raises instead.
 * **Outside.** A centre outside ``[0, duration]``: ``"error"`` raises naming the video,
   ``"clamp"`` moves it to the nearest end (``WindowSelection.clamped`` is True; the bank counts).
 """
@@ -121,6 +122,21 @@ def select_window(
     start = int(np.searchsorted(times, lo_t, side="left"))
     stop = int(np.searchsorted(times, hi_t, side="left"))
     dropped = 0
+    if spec.padding == "slot":
+        seg = np.asarray(times[start:stop], dtype=np.float64)
+        width = spec.span / spec.size
+        rows = np.floor((seg - lo_t) / width).astype(np.int64)
+        np.clip(rows, 0, spec.size - 1, out=rows)
+        dup = np.zeros(len(rows), dtype=bool)
+        dup[1:] = rows[1:] == rows[:-1]  # sorted times -> non-decreasing rows
+        if dup.any() and spec.overflow == "error":
+            raise FeatureBankError(
+                f"{where}: {int(dup.sum())} entries share a {width:g} s slot with an earlier one "
+                f"in the window around {centre:.3f} s (window overflow='error')"
+            )
+        rows[dup] = -1
+        dropped = int(dup.sum())
+        return WindowSelection(start, stop, rows, float(centre), dropped, clamped)
     if stop - start > spec.size:
         if spec.overflow == "error":
             raise FeatureBankError(
@@ -136,16 +152,5 @@ def select_window(
         best = int(np.argmin(cost))
         dropped = (stop - start) - k
         start, stop = start + best, start + best + k
-    n = stop - start
-    if spec.padding == "end":
-        rows = np.arange(n, dtype=np.int64)
-    else:
-        seg = np.asarray(times[start:stop], dtype=np.float64)
-        width = spec.span / spec.size
-        rows = np.floor((seg - lo_t) / width).astype(np.int64)
-        np.clip(rows, 0, spec.size - 1, out=rows)
-        dup = np.zeros(n, dtype=bool)
-        dup[1:] = rows[1:] == rows[:-1]  # sorted times -> non-decreasing rows
-        rows[dup] = -1
-        dropped += int(dup.sum())
+    rows = np.arange(stop - start, dtype=np.int64)
     return WindowSelection(start, stop, rows, float(centre), dropped, clamped)

@@ -82,6 +82,26 @@ class TestRoundTrip(TempDirCase):
         self.assertTrue((win.entries[1, 4:] == 0).all())
         self.assertTrue(np.isnan(win.times[1, 4:]).all())
 
+    def test_slot_padding_and_overflow_through_the_bank(self):
+        w = FeatureBankWriter(self.dir, PROV)
+        w.write("A", *_video(30, 1))
+        dense_t = np.round(np.arange(0, 10, 0.1), 1)
+        w.write("D", dense_t, np.arange(100)[:, None] * np.ones((1, 6)))
+        consolidate(self.dir)
+        bank = FeatureBank(self.dir)
+        win = bank.windows(["A", "D"], [1.0, 5.0], WindowSpec(padding="slot"))
+        # A: entries 0.0 .. 5.5 s in slots 8 .. 19 of the window [-4, 6)
+        np.testing.assert_array_equal(np.flatnonzero(win.mask[0]), np.arange(8, 20))
+        np.testing.assert_allclose(win.entries[0, 8:, 0], 100 + np.arange(12))
+        # D: 100 entries at 10/s; one per 0.5 s slot survives (the earliest), 80 dropped
+        np.testing.assert_allclose(win.times[1], np.arange(20) / 2.0)
+        np.testing.assert_allclose(win.entries[1, :, 0], np.arange(0, 100, 5))
+        self.assertEqual(bank.stats["dropped_entries"], 80)
+        near = bank.window("D", 5.0, WindowSpec(size=4))
+        np.testing.assert_allclose(near.times, [4.8, 4.9, 5.0, 5.1])
+        np.testing.assert_allclose(near.entries[:, 0], [48, 49, 50, 51])
+        self.assertEqual(bank.stats["dropped_entries"], 80 + 96)
+
     def test_reconsolidate_replaces_generation(self):
         w = FeatureBankWriter(self.dir, PROV)
         w.write("A", *_video(3, 1))

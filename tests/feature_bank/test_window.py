@@ -31,6 +31,9 @@ class TestSelectWindow(unittest.TestCase):
         # window [0, 2), slot width 0.5: 0.0 -> 0, 0.1 -> 0 (dropped), 0.6 -> 1; 2.0 excluded
         np.testing.assert_array_equal(sel.rows, [0, -1, 1])
         self.assertEqual((sel.start, sel.stop, sel.dropped), (0, 3, 1))
+        spec = WindowSpec(size=4, span=2.0, padding="slot", overflow="error")
+        with self.assertRaisesRegex(FeatureBankError, "1 entries share a 0.5 s slot"):
+            select_window(times, 1.0, spec, 3.0)
 
     def test_overflow_keeps_nearest(self):
         times = np.round(np.arange(0, 10, 0.1), 1)
