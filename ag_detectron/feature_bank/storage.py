@@ -233,11 +233,13 @@ class _Shard(NamedTuple):
     duration: float
 
 
-def _read_shard(path: str, expected: BankProvenance) -> _Shard:
+def _read_shard(path: str, expected: BankProvenance, entries: bool = True) -> _Shard:
+    """Read and check one shard; ``entries=False`` skips the (large) entries array."""
     try:
         with np.load(path, allow_pickle=False) as z:
             prov = BankProvenance.from_dict(json.loads(str(z["provenance"])), path)
-            shard = _Shard(z["times"], z["entries"], float(z["duration"]))
+            ent = z["entries"] if entries else np.zeros((0, expected.dim))
+            shard = _Shard(z["times"], ent, float(z["duration"]))
     except FeatureBankError:
         raise
     except Exception as e:  # zipfile.BadZipFile, EOFError, KeyError, ValueError
@@ -246,7 +248,7 @@ def _read_shard(path: str, expected: BankProvenance) -> _Shard:
             f"extraction (it resumes and rewrites only the missing videos)"
         ) from None
     check_provenance(prov, expected, path)
-    if shard.entries.shape != (len(shard.times), expected.dim):
+    if entries and shard.entries.shape != (len(shard.times), expected.dim):
         raise FeatureBankError(f"{path}: entries {shard.entries.shape} do not match the times")
     return shard
 
@@ -285,11 +287,18 @@ def consolidate(
             )
     if not wanted:
         raise FeatureBankError(f"{shard_dir}: no shards to consolidate")
-    # pass 1: sizes (reads each shard's small arrays; entries are read again in pass 2)
+    extra = len(set(found) - set(wanted))
+    if extra:
+        logger.warning(
+            "%s: %d shards belong to videos outside the requested list; they are not packed",
+            shard_dir,
+            extra,
+        )
+    # pass 1: sizes and provenance (small arrays only); pass 2 copies the entries
     counts = []
     for vid in wanted:
         path = os.path.join(shard_dir, vid + ".npz")
-        counts.append(len(_read_shard(path, provenance).times))
+        counts.append(len(_read_shard(path, provenance, entries=False).times))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     total = int(offsets[-1])
     gen = secrets.token_hex(6)

@@ -175,6 +175,11 @@ class TestResumeAndMerge(TempDirCase):
         w.write("A", *_video(3, 1))
         with self.assertRaisesRegex(FeatureBankError, r"shards: no shard for 1 of 2 videos.*'B'"):
             consolidate(self.dir, videos=["A", "B"])
+        w.write("C", *_video(3, 3))
+        with self.assertLogs("ag_detectron.feature_bank.storage", logging.WARNING) as logs:
+            consolidate(self.dir, videos=["A"])  # C's shard is left out, with a warning
+        self.assertIn("1 shards belong to videos outside the requested list", logs.output[0])
+        self.assertEqual(FeatureBank(self.dir).videos, ["A"])
 
 
 class TestBadInput(TempDirCase):
