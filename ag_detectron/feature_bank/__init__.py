@@ -6,6 +6,8 @@ Everything here is model-free (NumPy / plain tensors); the feature-bank operator
 """
 
 from .errors import FeatureBankError
+from .few_shot import load_few_shot_split, make_few_shot_split, write_few_shot_split
+from .oracle import oracle_entries, oracle_provenance, write_oracle_bank
 from .provenance import (
     PRODUCER_KINDS,
     BankProvenance,
@@ -14,10 +16,20 @@ from .provenance import (
     hash_file,
     scene_graph_vocabulary,
 )
+from .scene_graph import confidence_matrix, predicate_probabilities, scene_graph_provenance
 from .storage import FeatureBank, FeatureBankWriter, Window, consolidate, videos_for_rank
 from .window import WindowSelection, WindowSpec, select_window
 
 __all__ = [
+    "confidence_matrix",
+    "predicate_probabilities",
+    "scene_graph_provenance",
+    "oracle_entries",
+    "oracle_provenance",
+    "write_oracle_bank",
+    "make_few_shot_split",
+    "load_few_shot_split",
+    "write_few_shot_split",
     "FeatureBankError",
     "PRODUCER_KINDS",
     "BankProvenance",

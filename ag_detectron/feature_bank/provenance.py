@@ -162,7 +162,10 @@ def check_provenance(
     have = found.to_dict()
     unknown = sorted(set(want) - set(have))
     if unknown:
-        raise FeatureBankError(f"expected provenance names unknown fields {unknown}")
+        raise FeatureBankError(
+            f"{where}: the expected provenance names unknown fields {unknown}; "
+            f"known: {sorted(have)}"
+        )
     if "vocabulary" in want:
         want["vocabulary"] = json.loads(json.dumps(want["vocabulary"]))
     for name in (

@@ -67,6 +67,15 @@ SHARD_DIR = "shards"
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 NONFINITE_RULES = ("error", "zero")
 DEFAULT_WINDOW = WindowSpec()  # LFB: 20 entries = +-5 s
+_INDEX_KEYS = (
+    "provenance",
+    "entries_file",
+    "times_file",
+    "num_entries",
+    "videos",
+    "offsets",
+    "durations",
+)
 
 
 def videos_for_rank(videos: Iterable[str], rank: int, world: int) -> List[str]:
@@ -445,6 +454,9 @@ class FeatureBank:
                 f"{self.index_path}: format version {index.get('version')!r}; this code reads "
                 f"version {FORMAT_VERSION}"
             )
+        missing_keys = [k for k in _INDEX_KEYS if k not in index]
+        if missing_keys:
+            raise FeatureBankError(f"{self.index_path}: index misses the fields {missing_keys}")
         self.provenance = BankProvenance.from_dict(index["provenance"], self.index_path)
         if expected is not None:
             check_provenance(self.provenance, expected, self.index_path)
