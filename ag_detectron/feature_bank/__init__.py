@@ -17,8 +17,9 @@ from .provenance import (
     scene_graph_vocabulary,
 )
 from .scene_graph import confidence_matrix, predicate_probabilities, scene_graph_provenance
-from .storage import FeatureBank, FeatureBankWriter, Window, consolidate, videos_for_rank
+from .storage import FeatureBank, Window
 from .window import WindowSelection, WindowSpec, select_window
+from .writer import FeatureBankWriter, consolidate, videos_for_rank
 
 __all__ = [
     "confidence_matrix",

@@ -28,7 +28,7 @@ from ag_detectron.data.datasets.fps import (
 
 from .errors import FeatureBankError
 from .scene_graph import scene_graph_provenance
-from .storage import FeatureBankWriter
+from .writer import FeatureBankWriter
 
 __all__ = ["OracleVideo", "oracle_entries", "write_oracle_bank", "oracle_provenance"]
 

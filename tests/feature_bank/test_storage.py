@@ -16,8 +16,8 @@ from ag_detectron.feature_bank import (
     FeatureBankWriter,
     WindowSpec,
     consolidate,
-    storage,
     videos_for_rank,
+    writer,
 )
 
 PROV = BankProvenance(
@@ -128,12 +128,12 @@ class TestResumeAndMerge(TempDirCase):
             f.write(b"PK\x03\x04partial")
             raise KeyboardInterrupt
 
-        storage.np.savez = dying
+        writer.np.savez = dying
         try:
             with self.assertRaises(KeyboardInterrupt):
                 w.write("V2", *videos["V2"])
         finally:
-            storage.np.savez = real
+            writer.np.savez = real
         self.assertEqual(sorted(os.listdir(w.shard_dir)), ["V0.npz", "V1.npz"])
         # a second run skips the finished videos and writes the rest
         w2 = FeatureBankWriter(self.dir, PROV)
@@ -176,7 +176,7 @@ class TestResumeAndMerge(TempDirCase):
         with self.assertRaisesRegex(FeatureBankError, r"shards: no shard for 1 of 2 videos.*'B'"):
             consolidate(self.dir, videos=["A", "B"])
         w.write("C", *_video(3, 3))
-        with self.assertLogs("ag_detectron.feature_bank.storage", logging.WARNING) as logs:
+        with self.assertLogs("ag_detectron.feature_bank.writer", logging.WARNING) as logs:
             consolidate(self.dir, videos=["A"])  # C's shard is left out, with a warning
         self.assertIn("1 shards belong to videos outside the requested list", logs.output[0])
         self.assertEqual(FeatureBank(self.dir).videos, ["A"])
