@@ -149,7 +149,9 @@ def write_oracle_bank(
         videos: every video the bank must cover (e.g. all Charades ids); a video without AG
             frames gets an empty shard (its windows are all padding), counted as
             ``videos_without_frames``. Default: the videos of ``frames``.
-        durations: ``{video_id: seconds}`` (Charades ``length``); default: the writer's rule.
+        durations: ``{video_id: seconds}`` (Charades ``length``); default: the writer's rule. A
+            video whose last annotated frame lies after its length gets that frame's time as
+            its duration, counted as ``durations_extended``.
     """
     prov = writer.provenance
     if prov.kind != "oracle":
@@ -170,10 +172,15 @@ def write_oracle_bank(
             item = OracleVideo(np.zeros(0), np.zeros(0, np.int64), np.zeros((0, prov.dim)))
         duration = None
         if durations is not None and vid in durations:
-            duration = max(float(durations[vid]), float(item.times[-1]) if len(item.times) else 0)
+            duration = float(durations[vid])
+            last = float(item.times[-1]) if len(item.times) else 0.0
+            if last > duration:  # an annotated frame after the listed length: keep the frame
+                counts["durations_extended"] += 1
+                duration = last
         if writer.write(vid, item.times, item.entries, duration=duration):
             counts["written"] += 1
         else:
             counts["skipped_existing"] += 1
+    # videos with AG frames that the caller did not list are not written (counted)
     counts["videos_not_requested"] = len(set(per_video) - set(wanted))
     return counts

@@ -77,14 +77,16 @@ class TestOracle(unittest.TestCase):
             self.frames,
             FPS,
             videos=["001YG", "0A8CF", "Q8XEE", "NOAG1"],
-            durations={"NOAG1": 30.0, "0A8CF": 12.0},
+            durations={"NOAG1": 30.0, "0A8CF": 12.0, "Q8XEE": 1.0},
         )
+        self.assertEqual(counts["durations_extended"], 1)  # Q8XEE's last frame is at 3.96 s
         self.assertEqual(counts["videos_without_frames"], 1)
         self.assertEqual(counts["written"], 4)
         consolidate(bank_dir)
         bank = FeatureBank(bank_dir, expected=oracle_provenance())
         self.assertEqual(bank.duration("0A8CF"), 12.0)
         self.assertEqual(bank.duration("NOAG1"), 30.0)
+        self.assertEqual(bank.duration("Q8XEE"), 95 / 24)
         self.assertFalse(bank.window("NOAG1", 10.0).mask.any())
         win = bank.window("0A8CF", 1.0)
         np.testing.assert_allclose(win.times[win.mask], [21 / 24, 36 / 24])
