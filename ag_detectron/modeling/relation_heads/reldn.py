@@ -45,7 +45,7 @@ from .common import (
 from .freq_prior import FrequencyBias
 from .inference import group_probabilities, split_relations
 from .losses import graphical_contrastive_losses, related_loss
-from .modes import RelationMode
+from ag_detectron.modes import RelationMode
 from .pair_features import PairFeatureExtractor, Res5BranchHead
 from .sampling import PairTargets
 from .spatial_features import SPATIAL_FEATURE_DIM, spatial_features
