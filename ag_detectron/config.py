@@ -49,11 +49,12 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD = CN()
     # Registered name in ROI_RELATION_HEAD_REGISTRY: "RelDNHead" or "FrequencyPriorHead".
     _C.MODEL.ROI_RELATION_HEAD.NAME = "RelDNHead"
-    # One of "predcls" | "sgcls" | "sgdet" (validated once, in SceneGraphRCNN.from_config).
+    # One of "predcls" | "sgcls" | "sgdet", any case ("SGDet"); parsed by RelationMode.parse.
     _C.MODEL.ROI_RELATION_HEAD.MODE = "predcls"
-    _C.MODEL.ROI_RELATION_HEAD.NUM_ATTENTION_CLASSES = 3
-    _C.MODEL.ROI_RELATION_HEAD.NUM_SPATIAL_CLASSES = 6
-    _C.MODEL.ROI_RELATION_HEAD.NUM_CONTACTING_CLASSES = 17
+    # Predicate vocabulary of the model: 26 (the release) or 25 (the paper: other_relationship
+    # removed). Group widths follow from it (ag_detectron.vocabulary); the model checks it against
+    # the metadata of every registered dataset in DATASETS.TRAIN / DATASETS.TEST (ConfigError).
+    _C.MODEL.ROI_RELATION_HEAD.NUM_PREDICATES = 26
     # Detector feature maps pooled for subject/object/union boxes; empty = MODEL.ROI_HEADS.IN_FEATURES.
     _C.MODEL.ROI_RELATION_HEAD.IN_FEATURES = []
     # RoIAlign of the S/O/union branches; 0 / "" = the detector's MODEL.ROI_BOX_HEAD value.
@@ -85,8 +86,10 @@ def add_relation_head_config(cfg: CN) -> None:
     # (MultiLabelMarginLoss on sigmoid probabilities, STTran parity). Attention is always CE.
     _C.MODEL.ROI_RELATION_HEAD.LOSS_TYPE = "bce"
     # JSON file written by tools/compute_predicate_stats.py (training-split counts) that initialises
-    # the frequency table. Required by FrequencyPriorHead; RelDNHead with USE_FREQ starts from zeros
-    # (with a warning) when empty.
+    # the frequency table. Needed to train, not to run a trained checkpoint (the learned table is in
+    # MODEL.WEIGHTS): when empty or absent the table starts from zeros (warning), and training
+    # raises ConfigError unless a checkpoint filled it (FrequencyPriorHead always; RelDNHead when a
+    # path is set but absent; RelDNHead with an empty key trains from zeros).
     _C.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = ""
     # The frequency table is a learnable parameter (False: a fixed buffer).
     _C.MODEL.ROI_RELATION_HEAD.FREQ_TRAINABLE = True

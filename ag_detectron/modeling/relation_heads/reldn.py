@@ -1,6 +1,7 @@
-"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (methods.md §2.2).
+"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (docs/model.md).
 
-For every (person, object) pair and predicate group g ∈ {attention 3, spatial 6, contacting 17}::
+For every (person, object) pair and predicate group g of the vocabulary (release: attention 3,
+spatial 6, contacting 17; paper: contacting 16)::
 
     logits_g = vis_g(cat(s, u, o)) + sbj_g(s) + obj_g(o) + spt_g(28-d box feature) + freq_g[c_o]
 
@@ -32,20 +33,22 @@ from detectron2.structures import Instances
 from torch import nn
 
 from ag_detectron.errors import ConfigError
+from ag_detectron.modes import RelationMode
+from ag_detectron.vocabulary import RELEASE, PredicateVocabulary
 
 from .build import ROI_RELATION_HEAD_REGISTRY
 from .common import (
-    groups_from_config,
+    check_table_for_training,
     initial_frequency_table,
     loss_type_from_config,
     pair_frequency_logits,
     predicate_losses,
     predicate_probabilities,
+    vocabulary_from_config,
 )
 from .freq_prior import FrequencyBias
 from .inference import group_probabilities, split_relations
 from .losses import graphical_contrastive_losses, related_loss
-from ag_detectron.modes import RelationMode
 from .pair_features import PairFeatureExtractor, Res5BranchHead
 from .sampling import PairTargets
 from .spatial_features import SPATIAL_FEATURE_DIM, spatial_features
@@ -79,8 +82,7 @@ class RelDNHead(nn.Module):
         pair_features: Optional[PairFeatureExtractor],
         spatial_hidden_dim: Optional[int],
         freq_bias: Optional[FrequencyBias],
-        group_sizes: Tuple[int, ...] = (3, 6, 17),
-        multi_label: Tuple[bool, ...] = (False, True, True),
+        vocabulary: PredicateVocabulary = RELEASE,
         num_object_classes: int = 36,
         mode: RelationMode = RelationMode.PREDCLS,
         loss_type: str = "bce",
@@ -96,13 +98,14 @@ class RelDNHead(nn.Module):
         feature_norm: bool = False,
         freeze_branch_heads: bool = False,
         feature_dropout: float = 0.0,
+        stats_problem: Optional[str] = None,
     ):
         """
         Args:
             pair_features: S/O/union feature extractor; None disables the visual branches.
             spatial_hidden_dim: width of the spatial MLP; None disables the spatial branch.
             freq_bias: frequency table; None disables the frequency branch.
-            group_sizes / multi_label: predicate groups (attention, spatial, contacting).
+            vocabulary: the predicate vocabulary (group widths and kinds).
             num_object_classes: C, including person.
             mode: the task mode (losses on negatives only in sgdet).
             loss_type: "bce" or "margin" for the multi-label groups.
@@ -122,13 +125,14 @@ class RelDNHead(nn.Module):
                 head) fixed; only the logit branches and the frequency table train.
             feature_dropout: dropout probability on the subject / object / union features before
                 the logit branches (training only; 0 = none, the RelDN paper).
+            stats_problem: why the frequency table was not read from a named stats file; raised
+                at the first training step unless a checkpoint filled the table.
         """
         super().__init__()
         if pair_features is None and spatial_hidden_dim is None and freq_bias is None:
             raise ConfigError("RelDNHead: USE_VISUAL, USE_SPATIAL and USE_FREQ are all False")
-        self.group_sizes = tuple(group_sizes)
-        self.multi_label = tuple(multi_label)
-        self.num_predicates = sum(self.group_sizes)
+        self.vocabulary = vocabulary
+        self.num_predicates = vocabulary.size
         out = self.num_predicates + 1  # + "related"
         self.pair_features = pair_features
         self.spatial_embed: Optional[nn.Module] = None
@@ -173,6 +177,7 @@ class RelDNHead(nn.Module):
                 if branch is not None:
                     nn.init.zeros_(branch[-1].weight)
         self.freq_bias = freq_bias
+        self.stats_problem = stats_problem
         self.num_object_classes = num_object_classes
         self.mode = mode
         self.loss_type = loss_type
@@ -186,19 +191,19 @@ class RelDNHead(nn.Module):
     @classmethod
     def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]):
         r = cfg.MODEL.ROI_RELATION_HEAD
-        sizes, multi = groups_from_config(cfg)
+        vocab = vocabulary_from_config(cfg)
+        freq_bias, problem = None, None
+        if r.RELDN.USE_FREQ:
+            table, problem = initial_frequency_table(cfg, vocab, required_for_training=False)
+            freq_bias = FrequencyBias(table, r.FREQ_TRAINABLE)
         return {
             "pair_features": (
                 PairFeatureExtractor.from_config(cfg, input_shape) if r.RELDN.USE_VISUAL else None
             ),
             "spatial_hidden_dim": r.RELDN.SPATIAL_HIDDEN_DIM if r.RELDN.USE_SPATIAL else None,
-            "freq_bias": (
-                FrequencyBias(initial_frequency_table(cfg, required=False), r.FREQ_TRAINABLE)
-                if r.RELDN.USE_FREQ
-                else None
-            ),
-            "group_sizes": sizes,
-            "multi_label": multi,
+            "freq_bias": freq_bias,
+            "stats_problem": problem,
+            "vocabulary": vocab,
             "num_object_classes": cfg.MODEL.ROI_HEADS.NUM_CLASSES,
             "mode": RelationMode.parse(r.MODE),
             "loss_type": loss_type_from_config(cfg),
@@ -295,14 +300,13 @@ class RelDNHead(nn.Module):
         if self.training:
             if targets is None:
                 raise ValueError("RelDNHead: targets are required in training")
+            if self.freq_bias is not None:
+                check_table_for_training(self.freq_bias, self.stats_problem)
             return self.losses(pred_logits, related, targets, entities, pairs)
         probs = group_probabilities(
-            pred_logits,
-            self.group_sizes,
-            self.multi_label,
-            related if self.use_related_score else None,
+            pred_logits, self.vocabulary, related if self.use_related_score else None
         )
-        return split_relations(pairs, probs, [e.image_size for e in entities])
+        return split_relations(pairs, probs, [e.image_size for e in entities], self.vocabulary)
 
     def losses(
         self,
@@ -313,10 +317,11 @@ class RelDNHead(nn.Module):
         pairs: List[torch.Tensor],
     ) -> Dict[str, torch.Tensor]:
         """Predicate losses on positives; sgdet adds ``loss_rel_related`` (+ contrastive)."""
-        losses = predicate_losses(pred_logits, targets, self.group_sizes, self.loss_type)
+        losses = predicate_losses(pred_logits, targets, self.vocabulary, self.loss_type)
         if self.mode is not RelationMode.SGDET:
             # Keep the "related" output in the graph (zero) so every parameter receives a gradient.
-            losses["loss_rel_attention"] = losses["loss_rel_attention"] + related.sum() * 0.0
+            first = f"loss_rel_{self.vocabulary.groups[0].name}"
+            losses[first] = losses[first] + related.sum() * 0.0
             return losses
         losses["loss_rel_related"] = self.related_loss_weight * related_loss(
             related, targets.is_positive
@@ -325,13 +330,13 @@ class RelDNHead(nn.Module):
             offsets = torch.cumsum(torch.tensor([0] + [len(e) for e in entities[:-1]]), 0).tolist()
             global_pairs = torch.cat([p + off for p, off in zip(pairs, offsets)], dim=0)
             classes = torch.cat([e.pred_classes for e in entities], dim=0)
-            multi_hot = torch.cat([targets.attention, targets.spatial, targets.contacting], dim=1)
+            multi_hot = torch.cat([targets.group(g) for g in self.vocabulary.group_names], dim=1)
             losses.update(
                 graphical_contrastive_losses(
                     global_pairs,
                     classes,
                     related,
-                    predicate_probabilities(pred_logits, self.group_sizes, self.multi_label),
+                    predicate_probabilities(pred_logits, self.vocabulary),
                     targets.is_positive,
                     multi_hot,
                     self.num_object_classes,

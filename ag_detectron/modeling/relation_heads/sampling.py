@@ -49,6 +49,10 @@ class PairTargets(NamedTuple):
     spatial: torch.Tensor
     contacting: torch.Tensor
 
+    def group(self, name: str) -> torch.Tensor:
+        """Targets of the predicate group called ``name`` (a field of this tuple)."""
+        return getattr(self, name)
+
     def index(self, idx: torch.Tensor) -> "PairTargets":
         return PairTargets(*(t[idx] for t in self))
 
