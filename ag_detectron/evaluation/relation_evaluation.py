@@ -133,8 +133,8 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         vocab = dataset_vocabulary(dataset_name)
         if settings.get("mode") is None:
             raise ConfigError(
-                f"{dataset_name}: the relation evaluator needs a mode (MODEL.ROI_RELATION_HEAD.MODE "
-                f"or the 'mode' argument), one of {MODES}"
+                f"{dataset_name}: the relation evaluator needs a mode "
+                f"(MODEL.ROI_RELATION_HEAD.MODE or the 'mode' argument), one of {MODES}"
             )
         mode = RelationMode.parse(settings["mode"])
         constraints = tuple(settings.get("constraints", CONSTRAINTS))

@@ -7,9 +7,10 @@ per frame with one stable sort on (frame, -score, emission order), matched to gr
 sorted join on (frame, subject class, predicate, object class) followed by the legacy "+1" IoU on
 the candidate pairs, and reduced with ``bincount``. No per-frame or per-triplet Python loop.
 
-Our documented choices (docs/evaluation.md): exact score ties keep emission order (row, then predicate; flat cell
-index for "no"); frames without GT are excluded from every mean and counted; frames whose prediction
-is missing count as zero predictions (recall 0) and are counted; inputs are probabilities.
+Our documented choices (docs/evaluation.md): exact score ties keep emission order (row, then
+predicate; flat cell index for "no"); frames without GT are excluded from every mean and counted;
+frames whose prediction is missing count as zero predictions (recall 0) and are counted; inputs are
+probabilities.
 """
 
 from __future__ import annotations

@@ -56,6 +56,9 @@ __all__ = [
     "GROUP_NAMES",
     "object_name_to_id",
     "predicate_name_to_id",
+    "object_display_name",
+    "predicate_display_name",
+    "vocabulary_for_widths",
 ]
 
 VOCAB_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -64,7 +67,8 @@ VOCAB_DIR = os.path.dirname(os.path.abspath(__file__))
 def normalize_name(name: str) -> str:
     """Token of a class or predicate name: ``/`` and ``_`` removed, outer whitespace stripped.
 
-    ``normalize_name("sofa/couch") == "sofacouch"``, ``normalize_name("looking_at") == "lookingat"``.
+    ``normalize_name("sofa/couch") == "sofacouch"``;
+    ``normalize_name("looking_at") == "lookingat"``.
     """
     return name.replace("/", "").replace("_", "").strip()
 
@@ -108,8 +112,8 @@ _RELEASE_TOKENS: Tuple[str, ...] = tuple(
 # fmt: off
 PKL_OBJECT_NAMES: Tuple[str, ...] = (
     "person", "bag", "bed", "blanket", "book", "box", "broom", "chair", "closet/cabinet", "clothes",
-    "cup/glass/bottle", "dish", "door", "doorknob", "doorway", "floor", "food", "groceries", "laptop",
-    "light", "medicine", "mirror", "paper/notebook", "phone/camera", "picture", "pillow",
+    "cup/glass/bottle", "dish", "door", "doorknob", "doorway", "floor", "food", "groceries",
+    "laptop", "light", "medicine", "mirror", "paper/notebook", "phone/camera", "picture", "pillow",
     "refrigerator", "sandwich", "shelf", "shoe", "sofa/couch", "table", "television", "towel",
     "vacuum", "window",
 )
@@ -345,3 +349,32 @@ def predicate_name_to_id(name: str) -> int:
         return RELEASE.index(name)
     except KeyError:
         raise KeyError(f"unknown Action Genome predicate {name!r}") from None
+
+
+_OBJECT_DISPLAY = dict(zip(OBJECT_CLASSES, OBJECT_READABLE_NAMES))
+_PREDICATE_DISPLAY = dict(zip(RELEASE.classes, RELEASE.readable_names))
+
+
+def object_display_name(token: str) -> str:
+    """Readable name of an object token (``closetcabinet`` -> ``closet/cabinet``); other strings
+    (already readable, or classes of another dataset) are returned unchanged."""
+    return _OBJECT_DISPLAY.get(token, token)
+
+
+def predicate_display_name(token: str) -> str:
+    """Readable name of a predicate token (``notlookingat`` -> ``not looking at``); other strings
+    are returned unchanged."""
+    return _PREDICATE_DISPLAY.get(token, token)
+
+
+def vocabulary_for_widths(widths: Sequence[int]) -> PredicateVocabulary:
+    """The vocabulary whose group widths are ``widths`` (e.g. a model output's score columns).
+
+    Raises:
+        ConfigError: no known vocabulary has these widths.
+    """
+    for vocab in _VOCABULARIES.values():
+        if vocab.group_sizes == tuple(int(w) for w in widths):
+            return vocab
+    known = {v.size: v.group_sizes for v in _VOCABULARIES.values()}
+    raise ConfigError(f"predicate group widths {tuple(widths)} match no vocabulary {known}")

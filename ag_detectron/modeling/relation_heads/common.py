@@ -2,7 +2,7 @@
 
 import logging
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from detectron2.data import MetadataCatalog
@@ -93,7 +93,9 @@ def initial_frequency_table(
         "(MODEL.WEIGHTS), which holds the learned table.",
         problem,
     )
-    return torch.zeros(num_classes, vocab.size), (problem if required_for_training or path else None)
+    return torch.zeros(num_classes, vocab.size), (
+        problem if required_for_training or path else None
+    )
 
 
 def check_table_for_training(freq_bias, problem: Optional[str]) -> None:

@@ -1,15 +1,16 @@
 """``FrequencyPriorHead``: the "Freq Prior" baseline — the frequency table alone, no visual input.
 
-Per (person, object) pair the logits are the table row of the object class (soft form
-``dist @ table`` with ``FREQ_SOFT`` and class distributions, i.e. sgcls); inference applies the
-attention softmax and the spatial/contacting sigmoid. The table comes from
-``MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE``, so the head is usable **without training** (the
-paper's baseline), or from a checkpoint: without the file the table starts from zeros (warning)
-and training refuses to start unless ``MODEL.WEIGHTS`` filled it. With ``FREQ_TRAINABLE=True`` the table is a parameter trained by the
-same per-group losses as ``RelDNHead`` (positives only; no "related" logit).
+Per (person, object) pair the logits are the table row of the object class (soft form ``dist @
+table`` with ``FREQ_SOFT`` and class distributions, i.e. sgcls); inference applies the attention
+softmax and the spatial/contacting sigmoid. The table comes from
+``MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE``, so the head is usable **without training** (the paper's
+baseline), or from a checkpoint: without the file the table starts from zeros (warning) and training
+refuses to start unless ``MODEL.WEIGHTS`` filled it. With ``FREQ_TRAINABLE=True`` the table is a
+parameter trained by the same per-group losses as ``RelDNHead`` (positives only; no "related"
+logit).
 """
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 from detectron2.config import configurable

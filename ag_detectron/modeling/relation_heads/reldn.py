@@ -24,7 +24,7 @@ union-box masks of Motifs / STTran.
 """
 
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from detectron2.config import configurable
@@ -162,7 +162,9 @@ class RelDNHead(nn.Module):
                 f"MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT={feature_dropout}; expected [0, 1)"
             )
         self.feature_dropout = (
-            nn.Dropout(feature_dropout) if feature_dropout > 0 and pair_features is not None else None
+            nn.Dropout(feature_dropout)
+            if feature_dropout > 0 and pair_features is not None
+            else None
         )
         if freeze_branch_heads and pair_features is not None:
             for p in pair_features.parameters():
