@@ -33,6 +33,7 @@ from ag_detectron.config import add_ag_config
 from ag_detectron.engine import is_scene_graph_config
 from ag_detectron.engine.predictions import draw_predictions, scene_graph_record
 from ag_detectron.errors import ConfigError, DatasetFormatError
+from ag_detectron.modes import RelationMode
 
 logger = logging.getLogger("ag_detectron.predict")
 
@@ -44,10 +45,12 @@ def setup_cfg(config_file: str, opts: Sequence[str]) -> CfgNode:
     add_ag_config(cfg)
     cfg.merge_from_file(config_file)
     cfg.merge_from_list(list(opts))
-    if is_scene_graph_config(cfg) and cfg.MODEL.ROI_RELATION_HEAD.MODE != "sgdet":
-        logger.info("MODEL.ROI_RELATION_HEAD.MODE %s -> sgdet (raw frames have no GT boxes)",
-                    cfg.MODEL.ROI_RELATION_HEAD.MODE)
-        cfg.MODEL.ROI_RELATION_HEAD.MODE = "sgdet"
+    if is_scene_graph_config(cfg):
+        mode = RelationMode.parse(cfg.MODEL.ROI_RELATION_HEAD.MODE)
+        if mode is not RelationMode.SGDET:
+            logger.info("MODEL.ROI_RELATION_HEAD.MODE %s -> sgdet (raw frames have no GT boxes)",
+                        mode.value)
+        cfg.MODEL.ROI_RELATION_HEAD.MODE = RelationMode.SGDET.value
     if not cfg.MODEL.WEIGHTS:
         raise ConfigError("MODEL.WEIGHTS is empty: predict.py needs a trained checkpoint")
     cfg.freeze()
