@@ -113,21 +113,7 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.RELDN.USE_FREQ = True  # frequency table indexed by object class
     # Hidden width of the spatial MLP (28 -> H -> H -> logits).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_HIDDEN_DIM = 64
-    # Feed an embedding (28 -> H -> H) of the box-pair feature into the visual MLP so appearance and
-    # geometry interact (attention = head facing x object side). False = RelDN paper (plain sum).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_IN_VISUAL = False
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_EMBED_DIM = 64
-    # Zero-init the last layer of the vis/sbj/obj/spt logit branches (training starts from the
-    # frequency prior). False = RelDN (Xavier). No gain on the synthetic world (docs/model.md).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.ZERO_INIT_LOGITS = False
-    # LayerNorm (no affine) on the S/O/union features before the logit branches.
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_NORM = False
-    # Keep the S/O/union branch heads (copies of the detector's box head) fixed.
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FREEZE_BRANCH_HEADS = False
-    # Dropout on the subject / object / union features before the logit branches (training only);
-    # 0 = none (the RelDN paper).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.0
-    # Graphical contrastive losses L1/L2/L3 (sgdet training only; methods.md §2.5).
+    # Graphical contrastive losses L1/L2/L3 (sgdet training only; docs/model.md).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_LOSS = False
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_WEIGHTS = (1.0, 0.5, 0.1)  # lambda_1..3
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_MARGINS = (0.2, 0.2, 0.2)  # alpha_1..3
