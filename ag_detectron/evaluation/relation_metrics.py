@@ -46,7 +46,7 @@ __all__ = [
 
 CONSTRAINTS = ("with", "semi", "no", "ag_paper")
 DEFAULT_TOPK = (10, 20, 50, 100)
-MEAN_RECALL_EPS = 1e-10  # TEMPURA's denominator guard in mR@K_pooled (§2)
+MEAN_RECALL_EPS = 1e-10  # TEMPURA's denominator guard in mR@K_pooled
 
 
 class ConstraintResult(NamedTuple):
@@ -92,7 +92,7 @@ class ConstraintResult(NamedTuple):
 
 
 def iou_plus_one(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Legacy Fast R-CNN IoU with the "+1 pixel" convention, element-wise (§1.6).
+    """Legacy Fast R-CNN IoU with the "+1 pixel" convention, element-wise.
 
     Args:
         gt: (N, 4) XYXY boxes; pred: (N, 4) XYXY boxes (paired row by row).
@@ -128,7 +128,7 @@ def _class_codes(*arrays: np.ndarray) -> Tuple[List[np.ndarray], int]:
 def _gt_view(pk: PackedFrames, constraint: str, num_predicates: int) -> Tuple[np.ndarray, ...]:
     """(sub, obj, predicate, frame) of the GT triplets used by ``constraint``."""
     sub, obj, pred, frame = pk.gt_sub, pk.gt_obj, pk.gt_pred, pk.gt_frame
-    if constraint == "ag_paper":  # (person, object) for every type (§3.2)
+    if constraint == "ag_paper":  # (person, object) for every type
         spatial = (pred >= SPATIAL.start) & (pred < SPATIAL.stop)
         sub, obj = np.where(spatial, obj, sub), np.where(spatial, sub, obj)
     removed = removed_columns(num_predicates)
@@ -198,7 +198,7 @@ def _first_match_rank(
 def _mean_recalls(
     hit: np.ndarray, g_pred: np.ndarray, g_frame: np.ndarray, num_predicates: int
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-predicate recalls of both mR variants (§2). ``hit``: (T, nK) bool."""
+    """Per-predicate recalls of both mR variants. ``hit``: (T, nK) bool."""
     n_k = hit.shape[1]
     count = np.bincount(g_pred, minlength=NUM_ALL_PREDICATES).astype(np.int64)
     pooled_hits = np.stack(
@@ -280,7 +280,7 @@ def evaluate_constraint(
 
 
 def video_mean(values: np.ndarray, valid: np.ndarray, video_ids: Sequence[str]) -> np.ndarray:
-    """Mean of per-frame ``values`` (F, nK) within each video, then over videos (§3.2).
+    """Mean of per-frame ``values`` (F, nK) within each video, then over videos.
 
     Frames with ``valid`` False (no GT) are ignored; videos without a valid frame are skipped.
     """

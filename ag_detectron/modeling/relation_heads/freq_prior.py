@@ -1,7 +1,7 @@
 """The frequency prior: predicate counts per object class, the log/logit table, ``FrequencyBias``.
 
 The subject of every AG relation is the person, so the prior is indexed by the object class only
-(methods.md §2.4). From training-split counts ``n(o)`` (relations whose object has class ``o``)
+(docs/model.md). From training-split counts ``n(o)`` (relations whose object has class ``o``)
 and ``n(o, r)`` (those carrying predicate ``r``), ``p(r|o) = n(o, r) / n(o)`` and the table is
 
 * single-label groups (attention): ``log p(a|o)``, with ``p`` clipped below at ``eps``;
