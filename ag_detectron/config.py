@@ -44,7 +44,7 @@ def add_ag_dataset_config(cfg: CN) -> None:
 
 
 def add_relation_head_config(cfg: CN) -> None:
-    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (methods.md §2, docs/model.md)."""
+    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (docs/model.md)."""
     _C = cfg
     _C.MODEL.ROI_RELATION_HEAD = CN()
     # Registered name in ROI_RELATION_HEAD_REGISTRY: "RelDNHead" or "FrequencyPriorHead".
@@ -55,7 +55,8 @@ def add_relation_head_config(cfg: CN) -> None:
     # removed). Group widths follow from it (ag_detectron.vocabulary); the model checks it against
     # the metadata of every registered dataset in DATASETS.TRAIN / DATASETS.TEST (ConfigError).
     _C.MODEL.ROI_RELATION_HEAD.NUM_PREDICATES = 26
-    # Detector feature maps pooled for subject/object/union boxes; empty = MODEL.ROI_HEADS.IN_FEATURES.
+    # Detector feature maps pooled for subject/object/union boxes;
+    # empty = MODEL.ROI_HEADS.IN_FEATURES.
     _C.MODEL.ROI_RELATION_HEAD.IN_FEATURES = []
     # RoIAlign of the S/O/union branches; 0 / "" = the detector's MODEL.ROI_BOX_HEAD value.
     _C.MODEL.ROI_RELATION_HEAD.POOLER_RESOLUTION = 0
@@ -72,7 +73,8 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB = 0
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE = "float16"
     # PredCls/SGCls training augmentation: move each ground-truth box edge by N(0, this) x the box's
-    # width/height before pooling and spatial features (0 = off; detections in sgdet are not jittered).
+    # width/height before pooling and spatial features (0 = off; detections in sgdet are not
+    # jittered).
     _C.MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER = 0.0
     # sgcls/sgdet need a trained detector in MODEL.WEIGHTS; True allows a random one (tests only).
     _C.MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR = False

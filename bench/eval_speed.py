@@ -169,7 +169,8 @@ def main() -> None:
         gts, preds = make_case(args.frames, mode, vocab=vocab)
         (t_pack, c_pack), pk = _timed(lambda: pack_frames(gts, preds, vocabulary=vocab), 1)
         print(
-            f"[{mode}] {vocab.size} predicates, frames {args.frames}, pairs {len(pk.rel)}, GT triplets {len(pk.gt_pred)}; "
+            f"[{mode}] {vocab.size} predicates, frames {args.frames}, pairs {len(pk.rel)}, "
+            f"GT triplets {len(pk.gt_pred)}; "
             f"pack+validate wall {t_pack:.2f} s, cpu {c_pack:.2f} s"
         )
         total_wall = total_cpu = 0.0

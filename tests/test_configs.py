@@ -1,4 +1,5 @@
-"""Every YAML under configs/ merges into ``get_cfg() + add_ag_config`` and builds its model (CPU)."""
+"""Every YAML under configs/ merges into ``get_cfg() + add_ag_config`` and builds its model (CPU),
+relation models with the vocabulary of their NUM_PREDICATES."""
 
 import glob
 import os
