@@ -122,7 +122,7 @@ def add_relation_head_config(cfg: CN) -> None:
 
 
 def add_relation_eval_config(cfg: CN) -> None:
-    """``TEST.RELATION.*``: scene-graph recall evaluation (evaluation_protocol.md)."""
+    """``TEST.RELATION.*``: scene-graph recall evaluation (docs/evaluation.md)."""
     _C = cfg
     _C.TEST.RELATION = CN()
     # Recall cut-offs K.
@@ -136,7 +136,7 @@ def add_relation_eval_config(cfg: CN) -> None:
 
 
 def add_charades_eval_config(cfg: CN) -> None:
-    """``TEST.CHARADES.*``: Charades video-level mAP (evaluation_protocol.md §4, docs/evaluation.md)."""
+    """``TEST.CHARADES.*``: Charades video-level mAP (docs/evaluation.md)."""
     _C = cfg
     _C.TEST.CHARADES = CN()
     # How the views/clips of one video are combined before scoring: "max" (SlowFast/LFB) or "mean".

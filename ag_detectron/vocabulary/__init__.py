@@ -107,7 +107,7 @@ _RELEASE_TOKENS: Tuple[str, ...] = tuple(
     read_class_file(os.path.join(VOCAB_DIR, "relationship_classes.txt"), _NUM_RELEASE_PREDICATES)
 )
 
-# Spellings used inside the annotation pickle, in class-file order (docs/ag_format.md). person never
+# Spellings used inside the annotation pickle, in class-file order. person never
 # appears as an object 'class' in the pickle; its entry is kept for index alignment.
 # fmt: off
 PKL_OBJECT_NAMES: Tuple[str, ...] = (
