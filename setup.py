@@ -7,7 +7,7 @@ setup(
     version="0.1.0",
     description="Action Genome (Ji et al., CVPR 2020) scene-graph and action models on Detectron2",
     packages=find_packages(exclude=("configs", "tests", "tests.*", "tools", "bench")),
-    package_data={"ag_detectron.data.datasets": ["vocab/*.txt"]},
+    package_data={"ag_detectron.vocabulary": ["*.txt"]},
     python_requires=">=3.9",
     # detectron2 is deliberately not listed: it is not on PyPI (see scripts/setup_env.sh).
     install_requires=[

@@ -26,17 +26,19 @@ __all__ = [
 
 
 def add_relation_head_config(cfg: CN) -> None:
-    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (methods.md §2, docs/model.md)."""
+    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (docs/model.md)."""
     _C = cfg
     _C.MODEL.ROI_RELATION_HEAD = CN()
     # Registered name in ROI_RELATION_HEAD_REGISTRY: "RelDNHead" or "FrequencyPriorHead".
     _C.MODEL.ROI_RELATION_HEAD.NAME = "RelDNHead"
-    # One of "predcls" | "sgcls" | "sgdet" (validated once, in SceneGraphRCNN.from_config).
+    # One of "predcls" | "sgcls" | "sgdet", any case ("SGDet"); parsed by RelationMode.parse.
     _C.MODEL.ROI_RELATION_HEAD.MODE = "predcls"
-    _C.MODEL.ROI_RELATION_HEAD.NUM_ATTENTION_CLASSES = 3
-    _C.MODEL.ROI_RELATION_HEAD.NUM_SPATIAL_CLASSES = 6
-    _C.MODEL.ROI_RELATION_HEAD.NUM_CONTACTING_CLASSES = 17
-    # Detector feature maps pooled for subject/object/union boxes; empty = MODEL.ROI_HEADS.IN_FEATURES.
+    # Predicate vocabulary of the model: 26 (the release) or 25 (the paper: other_relationship
+    # removed). Group widths follow from it (ag_detectron.vocabulary); the model checks it against
+    # the metadata of every registered dataset in DATASETS.TRAIN / DATASETS.TEST (ConfigError).
+    _C.MODEL.ROI_RELATION_HEAD.NUM_PREDICATES = 26
+    # Detector feature maps pooled for subject/object/union boxes;
+    # empty = MODEL.ROI_HEADS.IN_FEATURES.
     _C.MODEL.ROI_RELATION_HEAD.IN_FEATURES = []
     # RoIAlign of the S/O/union branches; 0 / "" = the detector's MODEL.ROI_BOX_HEAD value.
     _C.MODEL.ROI_RELATION_HEAD.POOLER_RESOLUTION = 0
@@ -53,7 +55,8 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB = 0
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE = "float16"
     # PredCls/SGCls training augmentation: move each ground-truth box edge by N(0, this) x the box's
-    # width/height before pooling and spatial features (0 = off; detections in sgdet are not jittered).
+    # width/height before pooling and spatial features (0 = off; detections in sgdet are not
+    # jittered).
     _C.MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER = 0.0
     # sgcls/sgdet need a trained detector in MODEL.WEIGHTS; True allows a random one (tests only).
     _C.MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR = False
@@ -67,8 +70,10 @@ def add_relation_head_config(cfg: CN) -> None:
     # (MultiLabelMarginLoss on sigmoid probabilities, STTran parity). Attention is always CE.
     _C.MODEL.ROI_RELATION_HEAD.LOSS_TYPE = "bce"
     # JSON file written by tools/compute_predicate_stats.py (training-split counts) that initialises
-    # the frequency table. Required by FrequencyPriorHead; RelDNHead with USE_FREQ starts from zeros
-    # (with a warning) when empty.
+    # the frequency table. Needed to train, not to run a trained checkpoint (the learned table is in
+    # MODEL.WEIGHTS): when empty or absent the table starts from zeros (warning), and training
+    # raises ConfigError unless a checkpoint filled it (FrequencyPriorHead always; RelDNHead when a
+    # path is set but absent; RelDNHead with an empty key trains from zeros).
     _C.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = ""
     # The frequency table is a learnable parameter (False: a fixed buffer).
     _C.MODEL.ROI_RELATION_HEAD.FREQ_TRAINABLE = True
@@ -92,28 +97,14 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.RELDN.USE_FREQ = True  # frequency table indexed by object class
     # Hidden width of the spatial MLP (28 -> H -> H -> logits).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_HIDDEN_DIM = 64
-    # Feed an embedding (28 -> H -> H) of the box-pair feature into the visual MLP so appearance and
-    # geometry interact (attention = head facing x object side). False = RelDN paper (plain sum).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_IN_VISUAL = False
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_EMBED_DIM = 64
-    # Zero-init the last layer of the vis/sbj/obj/spt logit branches (training starts from the
-    # frequency prior). False = RelDN (Xavier). No gain on the synthetic world (docs/model.md).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.ZERO_INIT_LOGITS = False
-    # LayerNorm (no affine) on the S/O/union features before the logit branches.
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_NORM = False
-    # Keep the S/O/union branch heads (copies of the detector's box head) fixed.
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FREEZE_BRANCH_HEADS = False
-    # Dropout on the subject / object / union features before the logit branches (training only);
-    # 0 = none (the RelDN paper).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.0
-    # Graphical contrastive losses L1/L2/L3 (sgdet training only; methods.md §2.5).
+    # Graphical contrastive losses L1/L2/L3 (sgdet training only; docs/model.md).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_LOSS = False
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_WEIGHTS = (1.0, 0.5, 0.1)  # lambda_1..3
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_MARGINS = (0.2, 0.2, 0.2)  # alpha_1..3
 
 
 def add_relation_eval_config(cfg: CN) -> None:
-    """``TEST.RELATION.*``: scene-graph recall evaluation (evaluation_protocol.md)."""
+    """``TEST.RELATION.*``: scene-graph recall evaluation (docs/evaluation.md)."""
     _C = cfg
     _C.TEST.RELATION = CN()
     # Recall cut-offs K.
@@ -127,7 +118,7 @@ def add_relation_eval_config(cfg: CN) -> None:
 
 
 def add_charades_eval_config(cfg: CN) -> None:
-    """``TEST.CHARADES.*``: Charades video-level mAP (evaluation_protocol.md §4, docs/evaluation.md)."""
+    """``TEST.CHARADES.*``: Charades video-level mAP (docs/evaluation.md)."""
     _C = cfg
     _C.TEST.CHARADES = CN()
     # How the views/clips of one video are combined before scoring: "max" (SlowFast/LFB) or "mean".

@@ -9,7 +9,8 @@ formula: ``ag_detectron/modeling/relation_heads/freq_prior.py``.
     python tools/compute_predicate_stats.py --dataset ag_train \
         --output datasets/ag_predicate_stats.json
 
-Only training splits should be counted (the table initialises a model).
+Only training splits should be counted (the table initialises a model). The counts are in the
+datasets' own predicate vocabulary (26 release predicates, or 25 for ``ag_train_25``).
 """
 
 import argparse
@@ -21,26 +22,20 @@ from typing import List, Optional
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 import ag_detectron.data  # noqa: F401  (registration of the AG datasets)
-from ag_detectron.data.datasets.ag_categories import (
-    OBJECT_CLASSES,
-    PREDICATE_CLASSES,
-    PREDICATE_GROUPS,
-)
+from ag_detectron.evaluation.relation_evaluation import dataset_vocabulary
 from ag_detectron.modeling.relation_heads.freq_prior import (
     compute_predicate_counts,
     save_predicate_counts,
 )
+from ag_detectron.vocabulary import OBJECT_CLASSES
 
 logger = logging.getLogger("ag_detectron.tools.compute_predicate_stats")
 
 
 def _vocabulary(name: str):
-    meta = MetadataCatalog.get(name)
-    objects = list(meta.get("thing_classes", OBJECT_CLASSES))
-    predicates = list(meta.get("predicate_classes", PREDICATE_CLASSES))
-    groups = meta.get("predicate_groups", {g.name: (g.start, g.stop) for g in PREDICATE_GROUPS})
-    sizes = [groups[g][1] - groups[g][0] for g in ("attention", "spatial", "contacting")]
-    return objects, predicates, sizes
+    """(object classes, predicate vocabulary) of a registered dataset, from its metadata."""
+    objects = tuple(MetadataCatalog.get(name).get("thing_classes", OBJECT_CLASSES))
+    return objects, dataset_vocabulary(name)
 
 
 def main(argv: Optional[List[str]] = None) -> str:
@@ -52,13 +47,20 @@ def main(argv: Optional[List[str]] = None) -> str:
     vocab = [_vocabulary(n) for n in args.dataset]
     if any(v != vocab[0] for v in vocab[1:]):
         parser.error(f"datasets {args.dataset} have different vocabularies")
-    objects, predicates, sizes = vocab[0]
+    objects, predicates = vocab[0]
     dicts = [d for name in args.dataset for d in DatasetCatalog.get(name)]
-    counts = compute_predicate_counts(dicts, len(objects), len(predicates))
+    counts = compute_predicate_counts(dicts, len(objects), predicates.size)
     if counts.pair_counts.sum() == 0:
         raise SystemExit(f"{args.dataset}: no relation with a person subject; nothing to count")
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    save_predicate_counts(args.output, counts, objects, predicates, sizes, args.dataset)
+    save_predicate_counts(
+        args.output,
+        counts,
+        list(objects),
+        list(predicates.classes),
+        predicates.group_sizes,
+        args.dataset,
+    )
     logger.info(
         "Wrote %s: %d frames, %d relations (%d skipped without person)",
         args.output,

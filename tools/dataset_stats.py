@@ -247,7 +247,7 @@ def main(argv=None) -> int:
         )
     if args.baselines:
         from ag_detectron.data.datasets import load_action_genome
-        from ag_detectron.data.synthetic.baselines import label_only_baselines
+        from ag_detectron.evaluation.label_baselines import label_only_baselines
 
         train = load_action_genome(args.root, "train", use_cache=False)
         test = load_action_genome(args.root, "test", use_cache=False)

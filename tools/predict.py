@@ -32,7 +32,7 @@ from ag_detectron.config import get_ag_cfg
 from ag_detectron.engine import SceneGraphTask, task_of
 from ag_detectron.engine.predictions import draw_predictions, scene_graph_record
 from ag_detectron.errors import ConfigError, DatasetFormatError
-from ag_detectron.modeling.relation_heads.modes import RelationMode
+from ag_detectron.modes import RelationMode
 
 logger = logging.getLogger("ag_detectron.predict")
 

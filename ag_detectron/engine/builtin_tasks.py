@@ -21,7 +21,7 @@ from detectron2.data import build_detection_test_loader, get_detection_dataset_d
 from detectron2.evaluation import DatasetEvaluator, DatasetEvaluators
 
 from ..errors import ConfigError
-from ..modeling.relation_heads.modes import RelationMode
+from ..modes import RelationMode
 from .evaluators import coco_box_evaluator, relation_evaluator
 from .mappers import DetectionDatasetMapper
 from .tasks import TASK_REGISTRY, Task

@@ -12,7 +12,7 @@ from typing import Optional
 from detectron2.config import CfgNode
 from detectron2.evaluation import COCOEvaluator, DatasetEvaluator
 
-from ..modeling.relation_heads.modes import RelationMode
+from ..modes import RelationMode
 from .tasks import task_of
 
 __all__ = ["build_ag_evaluator", "coco_box_evaluator", "relation_evaluator"]

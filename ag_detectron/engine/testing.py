@@ -60,12 +60,15 @@ def register_tiny_ag(root: str, prefix: str) -> Tuple[str, str]:
 def write_tiny_stats(path: str, dataset_names: Sequence[str]) -> str:
     """Write the predicate-count file of ``dataset_names`` (what tools/compute_predicate_stats.py
     does)."""
-    from ..data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+    from detectron2.data import MetadataCatalog
 
+    from ..vocabulary import OBJECT_CLASSES, PredicateVocabulary
+
+    vocab = PredicateVocabulary.from_metadata(MetadataCatalog.get(dataset_names[0]))
     dicts = [d for n in dataset_names for d in DatasetCatalog.get(n)]
-    counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), len(PREDICATE_CLASSES))
+    counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), vocab.size)
     save_predicate_counts(
-        path, counts, list(OBJECT_CLASSES), list(PREDICATE_CLASSES), [3, 6, 17], list(dataset_names)
+        path, counts, list(OBJECT_CLASSES), list(vocab.classes), vocab.group_sizes, list(dataset_names)
     )
     return path
 

@@ -43,11 +43,11 @@ from detectron2.modeling import META_ARCH_REGISTRY, GeneralizedRCNN
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
-from ag_detectron.data.datasets.ag_categories import PERSON_CATEGORY_ID
+from ag_detectron.vocabulary import PERSON_CATEGORY_ID
 from ag_detectron.errors import ConfigError
 
 from ..relation_heads.build import build_relation_head
-from ..relation_heads.modes import RelationMode
+from ag_detectron.modes import RelationMode
 from ..relation_heads.sampling import (
     cat_pair_targets,
     jitter_boxes,
