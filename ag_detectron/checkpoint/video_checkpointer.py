@@ -50,7 +50,8 @@ class VideoCheckpointer(DetectionCheckpointer):
       ``.pyth`` file as a pycls image classifier.)
     * The format is recognised from the keys and converted (:mod:`.video_keys`).
     * The converted dict is compared with the model. A classifier of another class count (e.g. the
-      400 Kinetics classes) is dropped with a warning and keeps its initialisation. Any other
+      400 Kinetics classes) is dropped with a warning and keeps its initialisation; so do non-local
+      blocks the checkpoint lacks (a Kinetics I3D initialising an I3D-NL). Any other
       difference (missing / unexpected keys, shape mismatch) raises :class:`CheckpointError` naming
       the file and listing the keys when the model's ``weights_strict`` is True (the default,
       ``MODEL.VIDEO.WEIGHTS_STRICT``); otherwise the same report is logged and the tensors that fit
@@ -93,9 +94,12 @@ class VideoCheckpointer(DetectionCheckpointer):
                 f"'backbone.*', pytorchvideo 'blocks.*', PySlowFast 's1.*'); first keys: "
                 f"{_listing(sorted(state_dict))}"
             )
-        state_dict, unknown = convert_state_dict(state_dict, fmt, self.model.backbone)
+        state_dict, unknown, source = convert_state_dict(state_dict, fmt, self.model.backbone)
         missing, unexpected, shapes = check_state_dict(self.model, state_dict)
-        unexpected = sorted(set(unexpected) | set(unknown))
+        # Keys the model lacks are named as the file names them (and where they would go).
+        unexpected = sorted(unknown) + [
+            source[k] if source[k] == k else f"{source[k]} (-> {k})" for k in unexpected
+        ]
         head_shapes = [s for s in shapes if s[0].startswith("cls_score.")]
         if head_shapes and len(head_shapes) == sum(k.startswith("cls_score.") for k in state_dict):
             logger.warning(
@@ -109,6 +113,15 @@ class VideoCheckpointer(DetectionCheckpointer):
             skipped_head = {k for k, _, _ in head_shapes}
         else:
             skipped_head = set()
+        skipped_nl = sorted(k for k in missing if ".nonlocal_blocks." in k)
+        if skipped_nl:
+            # A checkpoint without non-local blocks (e.g. Kinetics I3D) initialising an I3D-NL:
+            # the blocks keep their identity initialisation (zero output scale).
+            logger.warning(
+                f"{filename}: no weights for the {len(skipped_nl)} non-local block tensors "
+                f"({_listing(skipped_nl)}); they keep their identity initialisation"
+            )
+            missing = [k for k in missing if k not in set(skipped_nl)]
         problems = []
         if missing:
             problems.append(f"missing in the checkpoint: {_listing(missing)}")
@@ -117,7 +130,7 @@ class VideoCheckpointer(DetectionCheckpointer):
         if shapes:
             problems.append(
                 "shape mismatch (checkpoint vs model): "
-                + _listing([f"{k} {tuple(a)} vs {tuple(b)}" for k, a, b in shapes])
+                + _listing([f"{source[k]} {tuple(a)} vs {k} {tuple(b)}" for k, a, b in shapes])
             )
         if problems:
             message = (
@@ -126,7 +139,9 @@ class VideoCheckpointer(DetectionCheckpointer):
                 + "; ".join(problems)
             )
             if getattr(self.model, "weights_strict", True):
-                raise CheckpointError(message + " (MODEL.VIDEO.WEIGHTS_STRICT False loads the rest)")
+                raise CheckpointError(
+                    message + " (MODEL.VIDEO.WEIGHTS_STRICT False loads the rest)"
+                )
             logger.warning(message + "; loading the tensors that fit")
             for key, _, _ in shapes:
                 del state_dict[key]
@@ -134,6 +149,7 @@ class VideoCheckpointer(DetectionCheckpointer):
             logger.info(f"{filename}: {fmt} checkpoint, {len(state_dict)} tensors loaded")
         checkpoint["model"] = state_dict
         incompatible = super()._load_model(checkpoint)
-        # The skipped classifier is reported above; don't repeat it as "not found".
-        incompatible.missing_keys[:] = [k for k in incompatible.missing_keys if k not in skipped_head]
+        # The skipped classifier / non-local blocks are reported above; not repeated as "not found".
+        reported = skipped_head | set(skipped_nl)
+        incompatible.missing_keys[:] = [k for k in incompatible.missing_keys if k not in reported]
         return incompatible

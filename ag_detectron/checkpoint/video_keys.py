@@ -65,7 +65,8 @@ def pyslowfast_to_ours(key: str, backbone: nn.Module) -> Optional[str]:
         m = _STEM.match(key)
         if m:
             p, mod, rest = int(m.group(1)), m.group(2), m.group(3)
-            return f"backbone.{backbone.stem_prefix(p)}.{'conv' if mod == 'conv' else 'norm'}.{rest}"
+            name = "conv" if mod == "conv" else "norm"
+            return f"backbone.{backbone.stem_prefix(p)}.{name}.{rest}"
         m = _FUSE.match(key)
         if m:
             k, mod, rest = int(m.group(1)), m.group(2), m.group(3)
@@ -98,15 +99,17 @@ def pyslowfast_to_ours(key: str, backbone: nn.Module) -> Optional[str]:
 
 def convert_state_dict(
     state_dict: StateDict, fmt: str, backbone: nn.Module
-) -> Tuple[StateDict, List[str]]:
+) -> Tuple[StateDict, List[str], Dict[str, str]]:
     """Rename every key of a ``fmt`` state dict to ``ClipClassifier`` names.
 
     Returns:
-        (converted state dict, source keys that have no counterpart in this architecture).
+        (converted state dict, source keys that have no counterpart in this architecture,
+        {converted key: source key}).
     """
     if fmt == "detectron2":
-        return dict(state_dict), []
+        return dict(state_dict), [], {k: k for k in state_dict}
     out: StateDict = {}
+    source: Dict[str, str] = {}
     unknown: List[str] = []
     head_index = getattr(backbone, "PYTORCHVIDEO_HEAD_INDEX", -1)
     for key, value in state_dict.items():
@@ -120,4 +123,5 @@ def convert_state_dict(
             unknown.append(key)
         else:
             out[new] = value
-    return out, unknown
+            source[new] = key
+    return out, unknown, source

@@ -114,7 +114,7 @@ class ClipClassifier(nn.Module):
         return self.pixel_mean.device
 
     def train(self, mode: bool = True) -> "ClipClassifier":
-        """As ``nn.Module.train``, but a frozen backbone stays in eval mode (BatchNorm statistics)."""
+        """As ``nn.Module.train``; a frozen backbone stays in eval mode (BatchNorm statistics)."""
         super().train(mode)
         if self.freeze_backbone:
             self.backbone.eval()
@@ -136,7 +136,8 @@ class ClipClassifier(nn.Module):
     def forward(
         self, batched_inputs: List[Dict[str, Any]]
     ) -> Union[Dict[str, torch.Tensor], List[Dict[str, torch.Tensor]]]:
-        """Training: ``{"loss_action"}``; inference: ``[{"scores": (K,), "clip_feature": (D,)}]``."""
+        """Training: ``{"loss_action"}``; inference: ``[{"scores": (K,), "clip_feature": (D,)}]``
+        per clip."""
         features = self.clip_features(batched_inputs)  # (B, D)
         logits = self.cls_score(self.dropout(features))  # (B, K)
         if self.training:

@@ -9,10 +9,13 @@ VIDEO_BACKBONE_REGISTRY = Registry("VIDEO_BACKBONE")
 VIDEO_BACKBONE_REGISTRY.__doc__ = """Clip backbones, looked up by ``cfg.MODEL.VIDEO.BACKBONE``.
 
 A registered class is called as ``cls(cfg)`` (``@configurable``) and returns an ``nn.Module`` whose
-``forward(x)`` takes a normalised float clip ``x`` of shape (B, 3, T, H, W) and returns the pooled clip
-feature (B, D): a global average over time and space, so any crop size works. The module exposes
-``output_dim`` (= D) and the checkpoint key conversions used by
-:class:`ag_detectron.checkpoint.VideoCheckpointer` (``pytorchvideo_key``, ``pyslowfast_key``).
+``forward(x)`` takes a normalised float clip ``x`` of shape (B, 3, T, H, W) and returns the pooled
+clip feature (B, D): a global average over time and space, so any crop size works. The module
+exposes ``output_dim`` (= D) and, for :class:`ag_detectron.checkpoint.VideoCheckpointer`, its
+checkpoint layout: ``PYTORCHVIDEO_HEAD_INDEX`` (the head's index in ``pytorchvideo``'s ``Net``;
+``self.blocks`` keeps ``Net``'s indices) and ``stem_prefix(pathway)``, ``fusion_prefix(stage)``,
+``stage_prefix(stage, pathway)`` (module paths of PySlowFast's ``s1.pathway{p}_stem``,
+``s{k}_fuse``, ``s{k}.pathway{p}_*``; ``KeyError`` for what the backbone does not have).
 """
 
 

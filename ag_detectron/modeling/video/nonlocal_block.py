@@ -1,7 +1,8 @@
 """The non-local block (Wang et al., CVPR 2018) and a ResNet stage that interleaves such blocks.
 
-``pytorchvideo.models`` 0.1.5 has no non-local block, so it is written here, in the embedded-Gaussian
-("softmax") form used by the I3D-NL backbones of the non-local and long-term-feature-bank papers.
+``pytorchvideo.models`` 0.1.5 has no non-local block, so it is written here, in the
+embedded-Gaussian ("softmax") form used by the I3D-NL backbones of the non-local and the
+long-term-feature-bank papers.
 """
 from typing import Dict, Sequence
 
@@ -47,7 +48,9 @@ class NonLocalBlock(nn.Module):
         """
         super().__init__()
         if instantiation not in ("softmax", "dot_product"):
-            raise ValueError(f"instantiation must be 'softmax' or 'dot_product', got {instantiation!r}")
+            raise ValueError(
+                f"instantiation must be 'softmax' or 'dot_product', got {instantiation!r}"
+            )
         self.dim_inner = dim_inner or dim // 2
         self.instantiation = instantiation
         self.conv_theta = nn.Conv3d(dim, self.dim_inner, kernel_size=1)
@@ -91,10 +94,12 @@ class NonLocalResStage(nn.Module):
         bad = [i for i in nonlocal_blocks if not 0 <= i < len(res_blocks)]
         if bad:
             raise ValueError(
-                f"non-local block indices {bad} outside the stage's {len(res_blocks)} residual blocks"
+                f"non-local block indices {bad} outside the stage's {len(res_blocks)} residual "
+                "blocks"
             )
         self.res_blocks = res_blocks
-        self.nonlocal_blocks = nn.ModuleDict({str(i): m for i, m in sorted(nonlocal_blocks.items())})
+        ordered = sorted(nonlocal_blocks.items())
+        self.nonlocal_blocks = nn.ModuleDict({str(i): m for i, m in ordered})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C_in, T, H, W) -> (B, C_out, T', H', W')."""

@@ -103,6 +103,8 @@ class I3D(nn.Module):
     # Checkpoint layout (used by ag_detectron.checkpoint): where PySlowFast's modules live here.
     def stem_prefix(self, pathway: int) -> str:
         """Module path of the stem (PySlowFast ``s1.pathway0_stem``)."""
+        if pathway != 0:
+            raise KeyError(f"I3D has a single pathway, got pathway {pathway}")
         return "blocks.0"
 
     def fusion_prefix(self, stage: int) -> str:
@@ -110,6 +112,6 @@ class I3D(nn.Module):
 
     def stage_prefix(self, stage: int, pathway: int) -> str:
         """Module path of residual stage res``stage`` (2..5) (PySlowFast ``s{k}.pathway0_*``)."""
-        if pathway != 0:
-            raise KeyError(f"I3D has a single pathway, got pathway {pathway}")
+        if pathway != 0 or stage not in self._STAGE_BLOCK_INDEX:
+            raise KeyError(f"I3D has one pathway and stages 2..5, got {stage}, {pathway}")
         return f"blocks.{self._STAGE_BLOCK_INDEX[stage]}"

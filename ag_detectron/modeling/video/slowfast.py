@@ -96,12 +96,19 @@ class SlowFast(nn.Module):
     # Checkpoint layout (used by ag_detectron.checkpoint): where PySlowFast's modules live here.
     def stem_prefix(self, pathway: int) -> str:
         """Module path of a pathway's stem (PySlowFast ``s1.pathway{p}_stem``)."""
+        if pathway not in (0, 1):
+            raise KeyError(f"SlowFast has pathways 0 and 1, got {pathway}")
         return f"blocks.0.multipathway_blocks.{pathway}"
 
     def fusion_prefix(self, stage: int) -> str:
-        """Module path of the lateral connection after stage ``stage`` (PySlowFast ``s{k}_fuse``)."""
+        """Module path of the lateral connection after stage ``stage`` (PySlowFast
+        ``s{k}_fuse``)."""
+        if stage not in (1, 2, 3, 4):
+            raise KeyError(f"SlowFast has lateral connections after stages 1..4, got {stage}")
         return f"blocks.{stage - 1}.multipathway_fusion"
 
     def stage_prefix(self, stage: int, pathway: int) -> str:
         """Module path of residual stage res``stage`` (2..5) of a pathway (PySlowFast ``s{k}``)."""
+        if stage not in (2, 3, 4, 5) or pathway not in (0, 1):
+            raise KeyError(f"SlowFast has stages 2..5 and pathways 0, 1; got {stage}, {pathway}")
         return f"blocks.{stage - 1}.multipathway_blocks.{pathway}"

@@ -29,7 +29,8 @@ def tiny_clip_cfg(backbone: str = "SlowFast", num_classes: int = 5) -> CfgNode:
 def make_clip_inputs(
     batch: int, num_classes: int, t: int = 8, size: int = 32, seed: Optional[int] = 0
 ) -> List[Dict[str, Any]]:
-    """``batch`` dicts as the clip mapper produces them: uint8 (3, T, H, W) clips, multi-hot labels."""
+    """``batch`` dicts as the clip mapper produces them: uint8 (3, T, H, W) clips, multi-hot
+    labels."""
     g = torch.Generator().manual_seed(seed if seed is not None else 0)
     out = []
     for i in range(batch):

@@ -23,7 +23,8 @@ class TestBackboneShapes(unittest.TestCase):
                 with torch.no_grad():
                     y = model(torch.randn(2, 3, 8, size, size))
                 self.assertEqual(tuple(y.shape), (2, model.output_dim), (name, size))
-            self.assertEqual(model.output_dim, 16 * 32 + (16 * 32 // 8 if name == "SlowFast" else 0))
+            fast = 16 * 32 // 8 if name == "SlowFast" else 0
+            self.assertEqual(model.output_dim, 16 * 32 + fast)
 
     def test_published_widths(self):
         sf = SlowFast(depth=50).eval()
