@@ -17,7 +17,6 @@ with the same data and random draws as an uninterrupted run (docs/engine.md "Res
 
 import logging
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import CfgNode
 from detectron2.engine import default_argument_parser, default_setup
 from detectron2.evaluation import verify_results
@@ -26,6 +25,7 @@ from detectron2.utils.logger import setup_logger
 
 import ag_detectron  # noqa: F401  (registration: datasets)
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
+from ag_detectron.checkpoint import VideoCheckpointer
 from ag_detectron.config import get_ag_cfg
 from ag_detectron.engine import Trainer, launch
 
@@ -49,7 +49,7 @@ def main(args):
     cfg = setup(args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+        VideoCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
             cfg.MODEL.WEIGHTS, resume=args.resume
         )
         results = Trainer.test(cfg, model)

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import logging
 import random
+import weakref
 from typing import Any, Dict, Iterator, List
 
 import numpy as np
@@ -32,6 +33,7 @@ from detectron2.engine import defaults as d2_defaults
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from detectron2.utils import comm
 
+from ..checkpoint import VideoCheckpointer
 from ..errors import ConfigError
 from .builtin_tasks import check_relation_annotations
 from .evaluators import build_ag_evaluator
@@ -113,7 +115,16 @@ class Trainer(DefaultTrainer):
         return kwargs
 
     def build_hooks(self) -> List[HookBase]:
-        """Detectron2's hooks, preceded by :class:`SeedEachIteration`."""
+        """Detectron2's hooks, preceded by :class:`SeedEachIteration`.
+
+        ``DefaultTrainer.__init__`` creates a ``DetectionCheckpointer`` just before it calls this;
+        it is replaced by a :class:`~ag_detectron.checkpoint.VideoCheckpointer` (a subclass that also
+        reads PyTorchVideo / PySlowFast files), so that ``MODEL.WEIGHTS``, ``--resume`` and the
+        periodic checkpoints all go through one checkpointer.
+        """
+        self.checkpointer = VideoCheckpointer(
+            self.checkpointer.model, self.cfg.OUTPUT_DIR, trainer=weakref.proxy(self)
+        )
         return [SeedEachIteration()] + super().build_hooks()
 
     def state_dict(self) -> Dict[str, Any]:
