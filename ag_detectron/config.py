@@ -1,12 +1,20 @@
-"""``add_ag_config(cfg)``: the only place where ag_detectron's config keys are created.
+"""``add_ag_config(cfg)``: the only place where ag_detectron's config keys are created, and
+``get_ag_cfg``: the one way tools, tests and downstream code load an ag_detectron config.
 
-Each sub-function owns one namespace; every key is commented with its meaning and default.
+Each sub-function owns one namespace; every key is commented with its meaning and default. Dataset
+options are not config keys: a registered dataset name binds its loader settings
+(``ag_detectron/data/datasets/builtin.py``; ``register_action_genome`` for other settings).
 """
+from typing import Optional, Sequence
+
 from detectron2.config import CfgNode as CN
+from detectron2.config import get_cfg
+
+from .errors import ConfigError
 
 __all__ = [
     "add_ag_config",
-    "add_ag_dataset_config",
+    "get_ag_cfg",
     "add_relation_head_config",
     "add_relation_eval_config",
     "add_charades_eval_config",
@@ -17,45 +25,20 @@ __all__ = [
 ]
 
 
-def add_ag_dataset_config(cfg: CN) -> None:
-    """``DATASETS.AG.*``: loader-time options of the Action Genome loader (docs/ag_format.md §7)."""
-    _C = cfg
-    _C.DATASETS.AG = CN()
-    # Used by ag_detectron.data.datasets.load_options_from_cfg (kwargs of register_action_genome); the
-    # builtin names (ag_train, ag_test_sttran, ...) bind their own settings (datasets/builtin.py).
-    # "none": every frame key of the split (the raw release); "sttran": the community filters
-    # (REQUIRE_VISIBLE_OBJECT, FILTER_NONPERSON_FRAMES, MIN_FRAMES_PER_VIDEO = 3). The three keys
-    # below default to None = "take the preset's value"; set them to override the preset.
-    _C.DATASETS.AG.FILTER_PRESET = "none"
-    # Drop frames without a visible object (STTran rule 2). None = preset ("none": False, "sttran": True).
-    _C.DATASETS.AG.REQUIRE_VISIBLE_OBJECT = None
-    # Drop frames whose person box array has 0 rows (STTran rule 3). None = preset (False / True).
-    _C.DATASETS.AG.FILTER_NONPERSON_FRAMES = None
-    # Drop videos with fewer frames left after the frame filters (STTran: 3). None = preset (0 / 3).
-    _C.DATASETS.AG.MIN_FRAMES_PER_VIDEO = None
-    # Keep only object boxes with short edge strictly > this many pixels (STTran "filtersmall": 16,
-    # for SGCls/SGDet ground truth); 0 = off. Applied before the frame filters.
-    _C.DATASETS.AG.MIN_BOX_SHORT_EDGE = 0.0
-    # Drop invisible objects (no box, no relations). Always True in the community protocol.
-    _C.DATASETS.AG.VISIBLE_ONLY = True
-    # Number of predicates: 26 (release) or 25 (paper; drops other_relationship, id 18, and shifts
-    # the contacting ids above it down by one).
-    _C.DATASETS.AG.NUM_PREDICATES = 26
-
-
 def add_relation_head_config(cfg: CN) -> None:
-    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (docs/methods.md §2,
-    docs/model.md)."""
+    """``MODEL.ROI_RELATION_HEAD.*``: the person→object relation head (docs/model.md)."""
     _C = cfg
     _C.MODEL.ROI_RELATION_HEAD = CN()
     # Registered name in ROI_RELATION_HEAD_REGISTRY: "RelDNHead" or "FrequencyPriorHead".
     _C.MODEL.ROI_RELATION_HEAD.NAME = "RelDNHead"
-    # One of "predcls" | "sgcls" | "sgdet" (validated once, in SceneGraphRCNN.from_config).
+    # One of "predcls" | "sgcls" | "sgdet", any case ("SGDet"); parsed by RelationMode.parse.
     _C.MODEL.ROI_RELATION_HEAD.MODE = "predcls"
-    _C.MODEL.ROI_RELATION_HEAD.NUM_ATTENTION_CLASSES = 3
-    _C.MODEL.ROI_RELATION_HEAD.NUM_SPATIAL_CLASSES = 6
-    _C.MODEL.ROI_RELATION_HEAD.NUM_CONTACTING_CLASSES = 17
-    # Detector feature maps pooled for subject/object/union boxes; empty = MODEL.ROI_HEADS.IN_FEATURES.
+    # Predicate vocabulary of the model: 26 (the release) or 25 (the paper: other_relationship
+    # removed). Group widths follow from it (ag_detectron.vocabulary); the model checks it against
+    # the metadata of every registered dataset in DATASETS.TRAIN / DATASETS.TEST (ConfigError).
+    _C.MODEL.ROI_RELATION_HEAD.NUM_PREDICATES = 26
+    # Detector feature maps pooled for subject/object/union boxes;
+    # empty = MODEL.ROI_HEADS.IN_FEATURES.
     _C.MODEL.ROI_RELATION_HEAD.IN_FEATURES = []
     # RoIAlign of the S/O/union branches; 0 / "" = the detector's MODEL.ROI_BOX_HEAD value.
     _C.MODEL.ROI_RELATION_HEAD.POOLER_RESOLUTION = 0
@@ -72,7 +55,8 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB = 0
     _C.MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE = "float16"
     # PredCls/SGCls training augmentation: move each ground-truth box edge by N(0, this) x the box's
-    # width/height before pooling and spatial features (0 = off; detections in sgdet are not jittered).
+    # width/height before pooling and spatial features (0 = off; detections in sgdet are not
+    # jittered).
     _C.MODEL.ROI_RELATION_HEAD.TRAIN_BOX_JITTER = 0.0
     # sgcls/sgdet need a trained detector in MODEL.WEIGHTS; True allows a random one (tests only).
     _C.MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR = False
@@ -86,8 +70,10 @@ def add_relation_head_config(cfg: CN) -> None:
     # (MultiLabelMarginLoss on sigmoid probabilities, STTran parity). Attention is always CE.
     _C.MODEL.ROI_RELATION_HEAD.LOSS_TYPE = "bce"
     # JSON file written by tools/compute_predicate_stats.py (training-split counts) that initialises
-    # the frequency table. Required by FrequencyPriorHead; RelDNHead with USE_FREQ starts from zeros
-    # (with a warning) when empty.
+    # the frequency table. Needed to train, not to run a trained checkpoint (the learned table is in
+    # MODEL.WEIGHTS): when empty or absent the table starts from zeros (warning), and training
+    # raises ConfigError unless a checkpoint filled it (FrequencyPriorHead always; RelDNHead when a
+    # path is set but absent; RelDNHead with an empty key trains from zeros).
     _C.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = ""
     # The frequency table is a learnable parameter (False: a fixed buffer).
     _C.MODEL.ROI_RELATION_HEAD.FREQ_TRAINABLE = True
@@ -111,28 +97,14 @@ def add_relation_head_config(cfg: CN) -> None:
     _C.MODEL.ROI_RELATION_HEAD.RELDN.USE_FREQ = True  # frequency table indexed by object class
     # Hidden width of the spatial MLP (28 -> H -> H -> logits).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_HIDDEN_DIM = 64
-    # Feed an embedding (28 -> H -> H) of the box-pair feature into the visual MLP so appearance and
-    # geometry interact (attention = head facing x object side). False = RelDN paper (plain sum).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_IN_VISUAL = False
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.SPATIAL_EMBED_DIM = 64
-    # Zero-init the last layer of the vis/sbj/obj/spt logit branches (training starts from the
-    # frequency prior). False = RelDN (Xavier). No gain on the synthetic world (docs/model.md).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.ZERO_INIT_LOGITS = False
-    # LayerNorm (no affine) on the S/O/union features before the logit branches.
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_NORM = False
-    # Keep the S/O/union branch heads (copies of the detector's box head) fixed.
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FREEZE_BRANCH_HEADS = False
-    # Dropout on the subject / object / union features before the logit branches (training only);
-    # 0 = none (the RelDN paper).
-    _C.MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT = 0.0
-    # Graphical contrastive losses L1/L2/L3 (sgdet training only; docs/methods.md §2.5).
+    # Graphical contrastive losses L1/L2/L3 (sgdet training only; docs/model.md).
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_LOSS = False
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_WEIGHTS = (1.0, 0.5, 0.1)  # lambda_1..3
     _C.MODEL.ROI_RELATION_HEAD.RELDN.CONTRASTIVE_MARGINS = (0.2, 0.2, 0.2)  # alpha_1..3
 
 
 def add_relation_eval_config(cfg: CN) -> None:
-    """``TEST.RELATION.*``: scene-graph recall evaluation (docs/protocol.md)."""
+    """``TEST.RELATION.*``: scene-graph recall evaluation (docs/evaluation.md)."""
     _C = cfg
     _C.TEST.RELATION = CN()
     # Recall cut-offs K.
@@ -146,7 +118,7 @@ def add_relation_eval_config(cfg: CN) -> None:
 
 
 def add_charades_eval_config(cfg: CN) -> None:
-    """``TEST.CHARADES.*``: Charades video-level mAP (docs/protocol.md §4, docs/evaluation.md)."""
+    """``TEST.CHARADES.*``: Charades video-level mAP (docs/evaluation.md)."""
     _C = cfg
     _C.TEST.CHARADES = CN()
     # How the views/clips of one video are combined before scoring: "max" (SlowFast/LFB) or "mean".
@@ -181,18 +153,96 @@ def add_clip_input_config(cfg: CN) -> None:
     # NUM_FRAMES 64, SAMPLING_RATE 2; LFB's I3D 32x4 is 32, 4.
     _C.INPUT.CLIP.NUM_FRAMES = 8
     _C.INPUT.CLIP.SAMPLING_RATE = 8
+    # Where clip frames come from: "frames" (the 24-fps JPEG folders Charades_v1_rgb/<id>/) or
+    # "video" (video files, decoded with PyAV and put on the 24-fps timeline by time).
+    _C.INPUT.CLIP.SOURCE = "frames"
+    # Directory of <id>.mp4 for SOURCE "video"; "" = each video dict's "video_file"
+    # (<charades root>/Charades_v1_480/<id>.mp4).
+    _C.INPUT.CLIP.VIDEO_DIR = ""
+    # Training scale jitter: the short side is resized to a size drawn from [min, max] (pixels);
+    # LFB uses (256, 320), SlowFast's Charades recipe (256, 340).
+    _C.INPUT.CLIP.TRAIN_JITTER_SCALES = (256, 320)
+    # Draw the jitter size as 1 / U(1/max, 1/min) (SlowFast's DATA.INV_UNIFORM_SAMPLE, set in its
+    # Charades recipe) instead of U(min, max).
+    _C.INPUT.CLIP.TRAIN_JITTER_INVERSE_UNIFORM = False
+    # Side of the square random training crop, taken after the scale jitter.
+    _C.INPUT.CLIP.TRAIN_CROP_SIZE = 224
+    # Flip each training clip horizontally with probability 0.5.
+    _C.INPUT.CLIP.RANDOM_FLIP = True
+    # Test: the short side is resized to this size and square crops of this size are taken
+    # (TEST.CLIP.NUM_SPATIAL_CROPS of them along the long side); SlowFast and LFB use 256.
+    _C.INPUT.CLIP.TEST_CROP_SIZE = 256
+    # Directory of SlowFast / LFB Charades frame lists (train.csv for the "train" split, val.csv
+    # for "test"): frames and training-clip labels then come from the lists (0-based labels per
+    # frame) instead of the CSV's segments; videos absent from a list are left out. "" = not used.
+    _C.INPUT.CLIP.FRAME_LIST_DIR = ""
+    # Root the frame lists' relative paths start from; "" = <dataset root>/Charades_v1_rgb.
+    _C.INPUT.CLIP.FRAME_LIST_PATH_PREFIX = ""
     _C.TEST.CLIP = CN()
+    # Temporal views per test video, evenly spaced from the first to the last clip that fits
+    # (SlowFast and LFB: 10).
+    _C.TEST.CLIP.NUM_ENSEMBLE_VIEWS = 10
+    # Spatial crops per temporal view: 1 (centre) or 3 (left/centre/right, or top/centre/bottom for
+    # portrait frames). A test video gives NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS views.
+    _C.TEST.CLIP.NUM_SPATIAL_CROPS = 3
+    # Views per test batch (each view is one item of the test loader).
+    _C.TEST.CLIP.BATCH_SIZE = 8
+    # Keep Charades videos without any action in the clip loaders (train and test). False (default)
+    # leaves them out, as the SlowFast / LFB frame lists do (7,811 train / 1,814 test real videos).
+    _C.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS = False
 
 
 def add_video_model_config(cfg: CN) -> None:
     """``MODEL.VIDEO.*``: clip backbones and the clip classifier (docs/video.md)."""
     _C = cfg
     _C.MODEL.VIDEO = CN()
+    # Registered name in VIDEO_BACKBONE_REGISTRY: "SlowFast" or "I3D" (ag_detectron.modeling.video).
+    _C.MODEL.VIDEO.BACKBONE = "SlowFast"
+    # ResNet depth of the backbone: 50 or 101.
+    _C.MODEL.VIDEO.DEPTH = 50
+    # Stem channels (slow pathway for SlowFast). 64 = the published models (pooled feature 2304-d
+    # for SlowFast, 2048-d for I3D); 16 = the slim CPU variant (576-d SlowFast, ~2 M parameters).
+    _C.MODEL.VIDEO.STEM_WIDTH = 64
+    _C.MODEL.VIDEO.SLOWFAST = CN()
+    # Frame-rate ratio fast/slow: the slow pathway takes every ALPHA-th input frame.
+    _C.MODEL.VIDEO.SLOWFAST.ALPHA = 4
+    # Channel ratio slow/fast (1 / beta): the fast pathway has 1/8 of the slow pathway's channels.
+    _C.MODEL.VIDEO.SLOWFAST.BETA_INV = 8
+    # Output channels of the fast-to-slow lateral convolution relative to its input channels.
+    _C.MODEL.VIDEO.SLOWFAST.FUSION_CONV_CHANNEL_RATIO = 2
+    # Temporal kernel of the lateral convolution (stride ALPHA); 7 for the 8x8 / 16x8 models.
+    _C.MODEL.VIDEO.SLOWFAST.FUSION_KERNEL_SIZE = 7
+    _C.MODEL.VIDEO.NONLOCAL = CN()
+    # I3D only: for res2, res3, res4, res5 the indices of the residual blocks followed by a
+    # non-local block; all empty = plain I3D. LFB's R101: [[], [1, 3], [6, 13, 20], []].
+    _C.MODEL.VIDEO.NONLOCAL.LOCATION = [[], [], [], []]
+    # Max-pool kernel (T, H, W) applied to the keys/values (phi, g) of each non-local block.
+    _C.MODEL.VIDEO.NONLOCAL.POOL = [1, 2, 2]
+    # Affinity normalisation of the non-local blocks: "softmax" or "dot_product".
+    _C.MODEL.VIDEO.NONLOCAL.INSTANTIATION = "softmax"
+    # Number of action classes of the classifier (157 for Charades); checked against the metadata
+    # num_classes of every dataset in DATASETS.TRAIN / DATASETS.TEST.
+    _C.MODEL.VIDEO.NUM_CLASSES = 157
+    # Per-channel RGB mean / std in the 0-255 scale used to normalise the uint8 clips (Kinetics
+    # convention of SlowFast / PyTorchVideo: 0.45 and 0.225 times 255).
+    _C.MODEL.VIDEO.PIXEL_MEAN = [114.75, 114.75, 114.75]
+    _C.MODEL.VIDEO.PIXEL_STD = [57.375, 57.375, 57.375]
+    # Dropout on the pooled clip feature before the classifier (SlowFast 0.5, LFB 0.3).
+    _C.MODEL.VIDEO.DROPOUT = 0.5
+    # Standard deviation of the classifier's normal initialisation (bias 0).
+    _C.MODEL.VIDEO.HEAD_INIT_STD = 0.01
+    # Freeze the backbone: no gradients, BatchNorm kept in eval mode; only the classifier trains
+    # (the feature-bank models' stage 2 trains on top of a frozen clip backbone).
+    _C.MODEL.VIDEO.FREEZE_BACKBONE = False
+    # MODEL.WEIGHTS that do not fit the model (missing / unexpected keys, shape mismatches, another
+    # architecture) raise CheckpointError listing the keys; False logs the same report and loads the
+    # tensors that fit. A classifier of another class count (e.g. Kinetics-400) is always skipped
+    # with a warning (docs/video.md "Checkpoints").
+    _C.MODEL.VIDEO.WEIGHTS_STRICT = True
 
 
 def add_ag_config(cfg: CN) -> None:
     """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
-    add_ag_dataset_config(cfg)
     add_relation_head_config(cfg)
     add_relation_eval_config(cfg)
     add_charades_eval_config(cfg)
@@ -200,3 +250,33 @@ def add_ag_config(cfg: CN) -> None:
     add_dataloader_config(cfg)
     add_clip_input_config(cfg)
     add_video_model_config(cfg)
+
+
+def get_ag_cfg(
+    config_file: Optional[str] = None, opts: Sequence[str] = (), freeze: bool = True
+) -> CN:
+    """Detectron2's defaults + every ag_detectron key, then ``config_file`` (``_BASE_`` chains are
+    followed), then ``opts`` (``["KEY", "VALUE", ...]`` as on the command line).
+
+    A key that no defaults create (e.g. a removed one) is a ``ConfigError`` naming the key and the
+    file (Detectron2's merge refuses it): a YAML or an override is never ignored quietly.
+
+    Args:
+        config_file: a YAML file, or None for the defaults only.
+        opts: overrides applied after the file.
+        freeze: return a frozen config (tools); False when the caller still edits it.
+    """
+    cfg = get_cfg()
+    add_ag_config(cfg)
+    try:
+        if config_file:
+            cfg.merge_from_file(config_file)
+    except KeyError as e:  # yacs: "Non-existent config key: A.B"
+        raise ConfigError(f"{config_file}: {e.args[0] if e.args else e}") from e
+    try:
+        cfg.merge_from_list(list(opts))
+    except (KeyError, AssertionError) as e:  # yacs asserts that each overridden key exists
+        raise ConfigError(f"command-line override: {e.args[0] if e.args else e}") from e
+    if freeze:
+        cfg.freeze()
+    return cfg

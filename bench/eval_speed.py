@@ -3,11 +3,13 @@
 Usage::
 
     OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python bench/eval_speed.py \
-        [--frames 57000] [--mode predcls|sgdet|both] [--repeat N]
+        [--frames 57000] [--mode predcls|sgdet|both] [--repeat N] [--num-predicates 26|25]
 
 Builds ~57,000 frames (PredCls: GT boxes, ~3 person-object pairs per frame; SGDet: ~30 detections
 and ~30 pairs per frame, jittered boxes, random classes and scores), then times packing (per-frame
-records -> flat arrays, with validation) and every constraint of ``evaluate_constraint``.
+records -> flat arrays, with validation) and every constraint of ``evaluate_constraint``. With
+``--num-predicates 25`` the case is in the paper's 25-predicate vocabulary (16 contacting columns),
+which packing maps into the release columns.
 """
 
 import argparse
@@ -20,12 +22,15 @@ import numpy as np
 from ag_detectron.evaluation.relation_inputs import FrameGroundTruth, FramePrediction, pack_frames
 from ag_detectron.evaluation.relation_metrics import CONSTRAINTS, evaluate_constraint
 from ag_detectron.utils.machine import cpu_name
+from ag_detectron.vocabulary import RELEASE, PredicateVocabulary, predicate_vocabulary
 
 
 def make_case(
-    num_frames: int, mode: str, seed: int = 0
+    num_frames: int, mode: str, seed: int = 0, vocab: PredicateVocabulary = RELEASE
 ) -> Tuple[List[FrameGroundTruth], List[FramePrediction]]:
-    """Per-frame GT and predictions; the per-frame arrays are views of large flat arrays."""
+    """Per-frame GT and predictions in ``vocab``; the per-frame arrays are views of large flat
+    arrays."""
+    att_g, spa_g, con_g = vocab.groups
     rng = np.random.default_rng(seed)
     n_obj = rng.integers(1, 6, size=num_frames)  # 1..5 objects, ~3 per frame
     n_box = n_obj + 1
@@ -39,9 +44,9 @@ def make_case(
     else:
         n_pairs = np.full(num_frames, n_det)
     total_pairs = int(n_pairs.sum())
-    att = rng.dirichlet(np.ones(3), size=total_pairs)
-    spa = rng.uniform(size=(total_pairs, 6))
-    con = rng.uniform(size=(total_pairs, 17))
+    att = rng.dirichlet(np.ones(att_g.size), size=total_pairs)
+    spa = rng.uniform(size=(total_pairs, spa_g.size))
+    con = rng.uniform(size=(total_pairs, con_g.size))
     pair_off = np.concatenate([[0], np.cumsum(n_pairs)])
     det_boxes = _boxes(rng, num_frames * (n_det + 1)) if mode != "predcls" else None
     det_cls = rng.integers(0, 36, size=num_frames * (n_det + 1))
@@ -51,9 +56,13 @@ def make_case(
         b = boxes[box_off[f] : box_off[f + 1]]
         c = classes[box_off[f] : box_off[f + 1]].copy()
         c[0] = 0
-        trip = [[0, j, rng.integers(0, 3)] for j in range(1, n + 1)]
-        trip += [[j, 0, 3 + rng.integers(0, 6)] for j in range(1, n + 1)]
-        trip += [[0, j, 9 + rng.integers(0, 17)] for j in range(1, n + 1) for _ in range(2)]
+        trip = [[0, j, att_g.start + rng.integers(0, att_g.size)] for j in range(1, n + 1)]
+        trip += [[j, 0, spa_g.start + rng.integers(0, spa_g.size)] for j in range(1, n + 1)]
+        trip += [
+            [0, j, con_g.start + rng.integers(0, con_g.size)]
+            for j in range(1, n + 1)
+            for _ in range(2)
+        ]
         gts.append(FrameGroundTruth(b, c, np.asarray(trip, dtype=np.int64)))
         sl = slice(pair_off[f], pair_off[f + 1])
         if mode == "predcls":
@@ -79,7 +88,7 @@ def _boxes(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.concatenate([xy, xy + wh], axis=1)
 
 
-def _evaluator(gts, preds, mode: str):
+def _evaluator(gts, preds, mode: str, vocab: PredicateVocabulary = RELEASE):
     """Register the case as a dataset of design.md dicts; an evaluator holding process() records."""
     from detectron2.data import DatasetCatalog, MetadataCatalog
     from detectron2.structures import BoxMode
@@ -98,7 +107,7 @@ def _evaluator(gts, preds, mode: str):
             r = rels.setdefault(
                 obj, {"subject": 0, "object": obj, "attention": [], "spatial": [], "contacting": []}
             )
-            r["attention" if k < 3 else "spatial" if k < 9 else "contacting"].append(k)
+            r[vocab.group_of(k).name].append(k)
         dicts.append(
             {
                 "image_id": f"v{f // 20}/{f}",
@@ -107,10 +116,10 @@ def _evaluator(gts, preds, mode: str):
                 "relations": list(rels.values()),
             }
         )
-    name = f"_bench_eval_{mode}"
+    name = f"_bench_eval_{mode}_{vocab.size}"
     if name not in DatasetCatalog.list():
         DatasetCatalog.register(name, lambda: dicts)
-    MetadataCatalog.get(name)
+    MetadataCatalog.get(name).set(**vocab.metadata())
     ev = ActionGenomeRelationEvaluator(name, mode=mode, distributed=False)
     ev.reset()
     for d, p in zip(dicts, preds):
@@ -146,6 +155,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=57000)
     parser.add_argument("--mode", choices=("predcls", "sgdet", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--num-predicates", type=int, default=RELEASE.size, help="26 or 25")
     parser.add_argument(
         "--evaluator",
         action="store_true",
@@ -154,16 +164,20 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {cpu_name()}, python {platform.python_version()}, numpy {np.__version__}")
     modes = ("predcls", "sgdet") if args.mode == "both" else (args.mode,)
+    vocab = predicate_vocabulary(args.num_predicates, "--num-predicates")
     for mode in modes:
-        gts, preds = make_case(args.frames, mode)
-        (t_pack, c_pack), pk = _timed(lambda: pack_frames(gts, preds), 1)
+        gts, preds = make_case(args.frames, mode, vocab=vocab)
+        (t_pack, c_pack), pk = _timed(lambda: pack_frames(gts, preds, vocabulary=vocab), 1)
         print(
-            f"[{mode}] frames {args.frames}, pairs {len(pk.rel)}, GT triplets {len(pk.gt_pred)}; "
+            f"[{mode}] {vocab.size} predicates, frames {args.frames}, pairs {len(pk.rel)}, "
+            f"GT triplets {len(pk.gt_pred)}; "
             f"pack+validate wall {t_pack:.2f} s, cpu {c_pack:.2f} s"
         )
         total_wall = total_cpu = 0.0
         for c in CONSTRAINTS:
-            (wall, cpu), res = _timed(lambda: evaluate_constraint(pk, c), args.repeat)
+            (wall, cpu), res = _timed(
+                lambda: evaluate_constraint(pk, c, num_predicates=vocab.size), args.repeat
+            )
             if c != "ag_paper":
                 total_wall += wall
                 total_cpu += cpu
@@ -174,7 +188,7 @@ def main() -> None:
             f"(+ pack wall {t_pack:.2f} s)"
         )
         if args.evaluator:
-            ev = _evaluator(gts, preds, mode)
+            ev = _evaluator(gts, preds, mode, vocab)
             (wall, cpu), _ = _timed(ev.evaluate, 1)
             print(
                 f"[{mode}] ActionGenomeRelationEvaluator.evaluate (GT from DatasetCatalog dicts, "

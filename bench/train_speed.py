@@ -86,12 +86,9 @@ def main() -> Dict:
     dicts = DatasetCatalog.get(name)
     stats = args.stats
     if not stats:
-        from ag_detectron.data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
-        from ag_detectron.modeling.relation_heads.freq_prior import compute_predicate_counts, save_predicate_counts
+        from ag_detectron.engine.testing import write_tiny_stats
 
-        stats = "/tmp/ag_bench_predicate_stats.json"
-        counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), len(PREDICATE_CLASSES))
-        save_predicate_counts(stats, counts, list(OBJECT_CLASSES), list(PREDICATE_CLASSES), [3, 6, 17], [name])
+        stats = write_tiny_stats("/tmp/ag_bench_predicate_stats.json", [name])
     common = ["DATASETS.TRAIN", (name,), "DATASETS.TEST", (name,), "SOLVER.IMS_PER_BATCH", args.batch,
               "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", stats]
     det_weights = ["MODEL.WEIGHTS", args.weights]

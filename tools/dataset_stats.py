@@ -8,7 +8,7 @@ invisible), relation labels; counts per object class and per predicate; relation
 when Charades-format CSVs and ``annotations/video_fps.json`` are present, AG frames per action class
 (an AG frame counts for every action interval containing its time). Writes PNG bar charts to
 ``--out``. ``--baselines`` also scores the frequency prior and the label ceiling on the test split
-(ag_detectron.data.synthetic.baselines).
+(ag_detectron.evaluation.label_baselines).
 """
 
 import argparse
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
         )
     if args.baselines:
         from ag_detectron.data.datasets import load_action_genome
-        from ag_detectron.data.synthetic.baselines import label_only_baselines
+        from ag_detectron.evaluation.label_baselines import label_only_baselines
 
         train = load_action_genome(args.root, "train", use_cache=False)
         test = load_action_genome(args.root, "test", use_cache=False)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Extract the Action Genome frames listed in ``frame_list.txt`` from the Charades 480p videos
-(PyAV).
+(decoded by ``ag_detectron.data.video_io``, PyAV).
 
 Output names match the official toolkit: ``<frames>/<VIDEO_ID>.mp4/<NNNNNN>.png``, 1-based indices
 at the video's native frame rate (frame i = the i-th decoded frame; equal to ffmpeg's ``%06d.png``
@@ -29,8 +29,11 @@ import tempfile
 from collections import OrderedDict
 from typing import Dict, List, Optional, Set
 
-import av
+from PIL import Image
 from tqdm import tqdm
+
+from ag_detectron.data import video_io
+from ag_detectron.errors import DatasetFormatError
 
 logger = logging.getLogger("dump_frames")
 
@@ -96,22 +99,18 @@ def dump_video(video_path: str, out_dir: str, frames: Optional[Set[int]]) -> Dic
         if frames is None
         else {n for n in frames if not os.path.exists(os.path.join(out_dir, f"{n:06d}.png"))}
     )
-    with av.open(video_path) as container:
-        stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate
-        fps = float(rate) if rate else float("nan")
-        written = decoded = 0
-        if todo is None or todo:
-            last = None if todo is None else max(todo)
-            for index, frame in enumerate(container.decode(stream), start=1):
-                decoded = index
-                if todo is None or index in todo:
-                    path = os.path.join(out_dir, f"{index:06d}.png")
-                    if todo is not None or not os.path.exists(path):
-                        _save_png(frame.to_image(), path)
-                        written += 1
-                if last is not None and index >= last:
-                    break
+    video_id = os.path.basename(video_path)
+    fps = video_io.probe_video(video_path, video_id).fps
+    written = decoded = 0
+    if todo is None or todo:
+        last = None if todo is None else max(todo)
+        for index, rgb in video_io.iter_video_frames(video_path, video_id, last=last):
+            decoded = index
+            if todo is None or index in todo:
+                path = os.path.join(out_dir, f"{index:06d}.png")
+                if todo is not None or not os.path.exists(path):
+                    _save_png(Image.fromarray(rgb), path)
+                    written += 1
     beyond = sorted(n for n in (todo or ()) if n > decoded)
     return {"fps": fps, "written": written, "decoded": decoded, "beyond_end": beyond}
 
@@ -151,7 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             stats = dump_video(
                 video_path, os.path.join(frames_dir, video), None if args.all_frames else frames
             )
-        except (av.error.FFmpegError, IndexError, OSError) as e:  # IndexError: no video stream
+        except (DatasetFormatError, OSError) as e:
             unreadable[video] = f"{type(e).__name__}: {e}"
             continue
         written += stats["written"]

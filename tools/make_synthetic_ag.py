@@ -48,6 +48,12 @@ def get_parser() -> argparse.ArgumentParser:
         "--videos-mp4", action="store_true", help="also write videos/<VID>.mp4 at native fps"
     )
     p.add_argument(
+        "--charades-long-videos",
+        type=int,
+        default=0,
+        help="extra Charades-only videos of 3-5 shots (15-35 s) for clip models (default: 0)",
+    )
+    p.add_argument(
         "--workers", type=int, default=None, help="rendering processes (default: min(2, #cpu))"
     )
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -74,6 +80,7 @@ def main(argv=None) -> int:
         annotations_only=args.annotations_only,
         scale_frames=args.frames,
         videos_mp4=args.videos_mp4,
+        charades_long_videos=args.charades_long_videos,
         num_workers=args.workers,
         overwrite=args.overwrite,
         exist_ok=args.exist_ok,

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Run a trained model on a folder of frames or a video file: per-frame scene graphs (JSON) + drawings.
+"""Run a trained model on a folder of frames or a video file: per-frame scene graphs (JSON) +
+drawings.
 
     python tools/predict.py --config-file configs/Synthetic/reldn_R_50n_FPN_sgdet_synth.yaml \
         --input datasets/ag_synth/frames/0631M.mp4 --output output/predict \
@@ -13,6 +14,7 @@ Writes ``<output>/predictions.json`` (``{"config", "weights", "input", "frames":
 record schema in ``ag_detectron/engine/predictions.py`` and docs/engine.md) and, unless
 ``--no-draw``, one PNG per frame under ``<output>/frames/``.
 """
+
 import argparse
 import json
 import logging
@@ -21,18 +23,16 @@ import sys
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
-from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.config import CfgNode, get_cfg
-from detectron2.data import transforms as T
-from detectron2.modeling import build_model
+from detectron2.config import CfgNode
+from detectron2.engine import DefaultPredictor
 from tqdm import tqdm
 
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
-from ag_detectron.config import add_ag_config
-from ag_detectron.engine import is_scene_graph_config
+from ag_detectron.config import get_ag_cfg
+from ag_detectron.engine import SceneGraphTask, task_of
 from ag_detectron.engine.predictions import draw_predictions, scene_graph_record
 from ag_detectron.errors import ConfigError, DatasetFormatError
+from ag_detectron.modes import RelationMode
 
 logger = logging.getLogger("ag_detectron.predict")
 
@@ -40,14 +40,15 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def setup_cfg(config_file: str, opts: Sequence[str]) -> CfgNode:
-    cfg = get_cfg()
-    add_ag_config(cfg)
-    cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
-    if is_scene_graph_config(cfg) and cfg.MODEL.ROI_RELATION_HEAD.MODE != "sgdet":
-        logger.info("MODEL.ROI_RELATION_HEAD.MODE %s -> sgdet (raw frames have no GT boxes)",
-                    cfg.MODEL.ROI_RELATION_HEAD.MODE)
-        cfg.MODEL.ROI_RELATION_HEAD.MODE = "sgdet"
+    cfg = get_ag_cfg(config_file, opts, freeze=False)
+    if issubclass(task_of(cfg), SceneGraphTask):
+        mode = RelationMode.parse(cfg.MODEL.ROI_RELATION_HEAD.MODE)
+        if mode.uses_gt_boxes:
+            logger.info(
+                "MODEL.ROI_RELATION_HEAD.MODE %s -> sgdet (raw frames have no GT boxes)",
+                cfg.MODEL.ROI_RELATION_HEAD.MODE,
+            )
+        cfg.MODEL.ROI_RELATION_HEAD.MODE = RelationMode.SGDET.value
     if not cfg.MODEL.WEIGHTS:
         raise ConfigError("MODEL.WEIGHTS is empty: predict.py needs a trained checkpoint")
     cfg.freeze()
@@ -62,11 +63,16 @@ def read_frame(path: str) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
     except (OSError, SyntaxError, ValueError) as e:
-        raise DatasetFormatError(f"{path}: cannot read or decode the image ({type(e).__name__}: {e})") from e
+        raise DatasetFormatError(
+            f"{path}: cannot read or decode the image ({type(e).__name__}: {e})"
+        ) from e
 
 
-def iter_frames(path: str, every: int = 1, max_frames: Optional[int] = None) -> Iterator[Tuple[str, np.ndarray]]:
-    """Yield ``(frame name, RGB array)`` from a folder of images (sorted by name) or a video (PyAV)."""
+def iter_frames(
+    path: str, every: int = 1, max_frames: Optional[int] = None
+) -> Iterator[Tuple[str, np.ndarray]]:
+    """Yield ``(frame name, RGB array)`` from a folder of images (sorted by name) or a video
+    (PyAV)."""
     count = 0
     if os.path.isdir(path):
         names = sorted(n for n in os.listdir(path) if n.lower().endswith(IMAGE_EXTENSIONS))
@@ -100,23 +106,12 @@ def iter_frames(path: str, every: int = 1, max_frames: Optional[int] = None) -> 
             raise DatasetFormatError(f"{path}: cannot decode frame {count} ({e})") from e
 
 
-class Predictor:
-    """Model + test-time resize; ``__call__(rgb) -> model output dict`` (design.md)."""
+class Predictor(DefaultPredictor):
+    """Detectron2's ``DefaultPredictor`` (model, checkpoint, test-time resize, ``INPUT.FORMAT``) fed
+    with RGB frames: ``__call__(rgb (H, W, 3) uint8) -> model output dict`` (design.md)."""
 
-    def __init__(self, cfg: CfgNode):
-        self.model = build_model(cfg)
-        self.model.eval()
-        DetectionCheckpointer(self.model).load(cfg.MODEL.WEIGHTS)
-        self.aug = T.ResizeShortestEdge([cfg.INPUT.MIN_SIZE_TEST] * 2, cfg.INPUT.MAX_SIZE_TEST)
-        self.format = cfg.INPUT.FORMAT
-
-    @torch.no_grad()
     def __call__(self, rgb: np.ndarray) -> dict:
-        image = rgb[:, :, ::-1] if self.format == "BGR" else rgb
-        h, w = image.shape[:2]
-        resized = self.aug.get_transform(image).apply_image(image)
-        tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)))
-        return self.model([{"image": tensor, "height": h, "width": w}])[0]
+        return super().__call__(rgb[:, :, ::-1])  # DefaultPredictor takes BGR
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -126,7 +121,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     parser.add_argument("--output", required=True, help="output folder")
     parser.add_argument("--every", type=int, default=1, help="keep one frame in N")
     parser.add_argument("--max-frames", type=int, default=None)
-    parser.add_argument("--score-thresh", type=float, default=0.5, help="drawing: objects/predicates shown")
+    parser.add_argument(
+        "--score-thresh", type=float, default=0.5, help="drawing: objects/predicates shown"
+    )
     parser.add_argument("--no-draw", action="store_true")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
     args = parser.parse_args(argv)
@@ -140,15 +137,29 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if not args.no_draw:
         os.makedirs(frame_dir, exist_ok=True)
     records = []
-    for name, rgb in tqdm(iter_frames(args.input, args.every, args.max_frames), desc="predict", unit="frame",
-                          file=sys.stdout):
+    for name, rgb in tqdm(
+        iter_frames(args.input, args.every, args.max_frames),
+        desc="predict",
+        unit="frame",
+        file=sys.stdout,
+    ):
         record = scene_graph_record(predictor(rgb), frame=name)
         records.append(record)
         if not args.no_draw:
             stem = os.path.splitext(name.replace("#", "_"))[0]
-            draw_predictions(name, record, os.path.join(frame_dir, stem + ".png"),
-                             score_thresh=args.score_thresh, image=rgb)
-    result = {"config": args.config_file, "weights": cfg.MODEL.WEIGHTS, "input": args.input, "frames": records}
+            draw_predictions(
+                name,
+                record,
+                os.path.join(frame_dir, stem + ".png"),
+                score_thresh=args.score_thresh,
+                image=rgb,
+            )
+    result = {
+        "config": args.config_file,
+        "weights": cfg.MODEL.WEIGHTS,
+        "input": args.input,
+        "frames": records,
+    }
     with open(os.path.join(args.output, "predictions.json"), "w") as f:
         json.dump(result, f, indent=1)
     logger.info("Wrote %d frames to %s", len(records), args.output)

@@ -1,40 +1,40 @@
 #!/usr/bin/env python
-"""Train or evaluate an ag_detectron model (Faster R-CNN detector or scene-graph model) from a config.
+"""Train or evaluate an ag_detectron model (Faster R-CNN detector or scene-graph model) from a
+config.
 
 Examples (see README "Training" / "Evaluation"):
 
     python tools/train_net.py --config-file configs/Synthetic/faster_rcnn_R_50n_FPN_synth.yaml
     python tools/train_net.py --config-file configs/Synthetic/reldn_R_50n_FPN_predcls_synth.yaml \
         --eval-only MODEL.WEIGHTS output/reldn_predcls/model_final.pth
-    python tools/train_net.py --num-gpus 2 --config-file ... MODEL.DEVICE cpu   # 2 CPU processes (gloo)
+    # 2 CPU processes (gloo)
+    python tools/train_net.py --num-gpus 2 --config-file ... MODEL.DEVICE cpu
 
-Evaluators follow the test dataset's ``metadata.evaluator_type`` (``ag_detectron.engine.evaluators``).
+Loaders and evaluators are chosen by the model's task (``ag_detectron.engine.tasks``), which checks
+the datasets' ``metadata.evaluator_type``. ``--resume`` continues the last checkpoint of OUTPUT_DIR
+with the same data and random draws as an uninterrupted run (docs/engine.md "Resume").
 """
+
 import logging
 
-from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.config import CfgNode, get_cfg
+from detectron2.config import CfgNode
 from detectron2.engine import default_argument_parser, default_setup
 from detectron2.evaluation import verify_results
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
-import ag_detectron.data  # noqa: F401  (registration: datasets)
+import ag_detectron  # noqa: F401  (registration: datasets)
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
-from ag_detectron.config import add_ag_config
+from ag_detectron.checkpoint import VideoCheckpointer
+from ag_detectron.config import get_ag_cfg
 from ag_detectron.engine import Trainer, launch
 
 logger = logging.getLogger("ag_detectron")
 
 
 def load_config(args) -> CfgNode:
-    """``get_cfg → add_ag_config → merge_from_file → merge_from_list → freeze``."""
-    cfg = get_cfg()
-    add_ag_config(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
-    cfg.freeze()
-    return cfg
+    """The frozen config of ``--config-file`` and the command-line overrides."""
+    return get_ag_cfg(args.config_file, args.opts)
 
 
 def setup(args) -> CfgNode:
@@ -49,7 +49,7 @@ def main(args):
     cfg = setup(args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+        VideoCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
             cfg.MODEL.WEIGHTS, resume=args.resume
         )
         results = Trainer.test(cfg, model)
@@ -63,8 +63,6 @@ def main(args):
 
 def invoke_main() -> None:
     args = default_argument_parser().parse_args()
-    # CPU processes talk over gloo; GPUs over NCCL (ag_detectron.engine.launch).
-    backend = "gloo" if load_config(args).MODEL.DEVICE == "cpu" else None
     print("Command Line Args:", args)
     launch(
         main,
@@ -73,7 +71,7 @@ def invoke_main() -> None:
         machine_rank=args.machine_rank,
         dist_url=args.dist_url,
         args=(args,),
-        backend=backend,
+        cpu=load_config(args).MODEL.DEVICE == "cpu",  # gloo even on a GPU host
     )
 
 

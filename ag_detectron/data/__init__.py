@@ -1,6 +1,7 @@
-"""Data: AG / Charades loaders (registered on import) and the relation dataset mapper."""
+"""Data: AG / Charades loaders (the builtin names register on ``import ag_detectron``) and the
+relation dataset mapper."""
 
-from . import datasets  # ensure the builtin datasets are registered
+from . import datasets
 from .relation_mapper import RelationDatasetMapper
 
 __all__ = ["datasets", "RelationDatasetMapper"]

@@ -5,8 +5,8 @@ Output per frame (docs/design.md)::
 
     image      (3, H, W) uint8 tensor in cfg.INPUT.FORMAT
     instances  Instances(gt_boxes: Boxes (N, 4), gt_classes: (N,) long)      transformed coordinates
-    relations  Instances(gt_pair_idx (R, 2) long, gt_attention (R, 3), gt_spatial (R, 6),
-                         gt_contacting (R, 17) float)                         (widths from metadata)
+    relations  Instances(gt_pair_idx (R, 2) long, gt_<group> (R, size) float per predicate
+                         group; widths from the datasets' metadata ``predicate_groups``)
 
 Ground truth is kept at test time too: PredCls / SGCls need the GT boxes at inference.
 """
@@ -58,7 +58,8 @@ class RelationDatasetMapper:
             is_train: recorded for logging; GT is produced in both modes.
             augmentations: applied to the image and boxes (e.g. ResizeShortestEdge, RandomFlip).
             image_format: detectron2 image format ("BGR", "RGB", ...).
-            predicate_groups: ``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}``.
+            predicate_groups: the datasets' metadata entry, group name -> (start, stop)
+                (:meth:`ag_detectron.vocabulary.PredicateVocabulary.metadata`).
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)

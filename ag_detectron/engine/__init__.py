@@ -1,16 +1,30 @@
-"""Training/evaluation engine: the ``Trainer`` and the evaluator dispatch used by ``tools/train_net.py``."""
-from .evaluators import SCENE_GRAPH_META_ARCHITECTURES, build_ag_evaluator, is_scene_graph_config
+"""Training/evaluation engine: tasks (how a kind of model is fed and scored), the ``Trainer`` and
+the launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks."""
+
+from . import builtin_tasks  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
+from . import clip_task  # noqa: F401  (registers the "clip_classification" task)
+from .builtin_tasks import DetectionTask, SceneGraphTask, check_relation_annotations
+from .clip_task import ClipClassificationTask
+from .evaluators import build_ag_evaluator
 from .launch import launch
 from .mappers import DetectionDatasetMapper, build_ag_mapper
-from .trainer import Trainer, check_relation_annotations
+from .tasks import TASK_REGISTRY, Task, get_task, task_of
+from .train_stream import build_resumable_train_loader
+from .trainer import Trainer
 
 __all__ = [
-    "SCENE_GRAPH_META_ARCHITECTURES",
+    "TASK_REGISTRY",
+    "ClipClassificationTask",
     "DetectionDatasetMapper",
+    "DetectionTask",
+    "SceneGraphTask",
+    "Task",
     "Trainer",
     "build_ag_evaluator",
     "build_ag_mapper",
+    "build_resumable_train_loader",
     "check_relation_annotations",
-    "is_scene_graph_config",
+    "get_task",
     "launch",
+    "task_of",
 ]

@@ -1,11 +1,14 @@
 """Tasks: how the engine feeds, runs and scores one kind of model, chosen by capability.
 
 A meta-architecture declares the task it solves with a class attribute ``task`` (a name in
-:data:`TASK_REGISTRY`); Detectron2's own meta-architectures (``GeneralizedRCNN``, ...) declare none and
-are ``"detection"``. Each task says which datasets it accepts (their ``metadata.evaluator_type``) and
-builds the train loader, the test loader and the evaluator. The trainer, ``tools/train_net.py`` and the
-demo ask :func:`task_of` and never test meta-architecture names, so a new model plugs in by declaring
-``task = "..."`` and, if no existing task fits, registering a new :class:`Task` subclass::
+:data:`TASK_REGISTRY`); Detectron2's own meta-architectures (``GeneralizedRCNN``, ...) declare none
+and are ``"detection"``. Each task says which datasets it accepts (their
+``metadata.evaluator_type``) and builds the train loader, the test loader and the evaluator. The
+trainer, ``tools/train_net.py`` and the demo ask :func:`task_of` and never test meta-architecture
+names, so a new model plugs in by declaring ``task = "..."`` and, if no existing task fits,
+registering a new :class:`Task` subclass (in its own
+module, imported by whatever registers the model; the registry is searched by the ``name``
+attribute, so the class name is free)::
 
     @TASK_REGISTRY.register()
     class MyTask(Task):
@@ -17,7 +20,8 @@ demo ask :func:`task_of` and never test meta-architecture names, so a new model 
     class MyModel(nn.Module):
         task = "my_task"
 """
-from typing import Any, Tuple, Type
+
+from typing import Any, Sequence, Tuple, Type
 
 from detectron2.config import CfgNode
 from detectron2.evaluation import DatasetEvaluator
@@ -26,10 +30,12 @@ from detectron2.utils.registry import Registry
 
 from ..errors import ConfigError
 
-__all__ = ["TASK_REGISTRY", "Task", "task_of", "DEFAULT_TASK"]
+__all__ = ["TASK_REGISTRY", "Task", "get_task", "task_of", "DEFAULT_TASK"]
 
 TASK_REGISTRY = Registry("AG_TASK")
-TASK_REGISTRY.__doc__ = """Tasks (:class:`Task` subclasses), looked up by their ``name`` attribute."""
+TASK_REGISTRY.__doc__ = (
+    """Tasks (:class:`Task` subclasses), looked up by their ``name`` attribute."""
+)
 
 # The task of a meta-architecture that declares none (Detectron2's detectors).
 DEFAULT_TASK = "detection"
@@ -43,6 +49,11 @@ class Task:
     name: str = ""
     #: ``metadata.evaluator_type`` values of the datasets this task trains and evaluates on.
     evaluator_types: Tuple[str, ...] = ()
+    #: whether a training step may leave parameters without a gradient (e.g. branches a mode does
+    #: not use). Multi-process training then needs DDP's ``find_unused_parameters=True``, which
+    #: costs an extra traversal of the autograd graph per step, so tasks whose models use every
+    #: parameter keep it False.
+    find_unused_parameters: bool = False
 
     @classmethod
     def check_dataset(cls, cfg: CfgNode, dataset_name: str) -> None:
@@ -53,9 +64,20 @@ class Task:
         if evaluator_type not in cls.evaluator_types:
             raise ConfigError(
                 f"dataset {dataset_name!r} has metadata.evaluator_type={evaluator_type!r}; "
-                f"MODEL.META_ARCHITECTURE={cfg.MODEL.META_ARCHITECTURE!r} (task {cls.name!r}) needs one "
-                f"of {list(cls.evaluator_types)}"
+                f"MODEL.META_ARCHITECTURE={cfg.MODEL.META_ARCHITECTURE!r} (task {cls.name!r}) "
+                f"needs one of {list(cls.evaluator_types)}"
             )
+
+    @classmethod
+    def check_datasets(cls, cfg: CfgNode, dataset_names: Sequence[str]) -> None:
+        """:meth:`check_dataset` for each name."""
+        for name in dataset_names:
+            cls.check_dataset(cfg, name)
+
+    @classmethod
+    def build_mapper(cls, cfg: CfgNode, is_train: bool) -> Any:
+        """The dataset mapper (dataset dict -> model input) of this task (optional)."""
+        raise NotImplementedError(f"task {cls.name!r} defines no dataset mapper")
 
     @classmethod
     def build_train_loader(cls, cfg: CfgNode) -> Any:
@@ -74,7 +96,8 @@ class Task:
 
 
 def task_of(cfg: CfgNode) -> Type[Task]:
-    """The :class:`Task` of ``cfg.MODEL.META_ARCHITECTURE`` (its ``task`` attribute, else detection).
+    """The :class:`Task` of ``cfg.MODEL.META_ARCHITECTURE`` (its ``task`` attribute, else
+    detection).
 
     Raises:
         ConfigError: the meta-architecture is not registered or names an unknown task.
@@ -84,14 +107,23 @@ def task_of(cfg: CfgNode) -> Type[Task]:
         arch = META_ARCH_REGISTRY.get(name)
     except KeyError:
         raise ConfigError(
-            f"MODEL.META_ARCHITECTURE={name!r} is not registered; import the module that defines it "
-            "(ag_detectron registers its own on import)"
+            f"MODEL.META_ARCHITECTURE={name!r} is not registered; import the module that defines "
+            "it (ag_detectron's register on import ag_detectron.modeling)"
         ) from None
-    task_name = getattr(arch, "task", DEFAULT_TASK)
-    try:
-        return TASK_REGISTRY.get(task_name)
-    except KeyError:
-        raise ConfigError(
-            f"MODEL.META_ARCHITECTURE={name!r} declares task {task_name!r}, which is not registered; "
-            f"known tasks: {sorted(k for k, _ in TASK_REGISTRY)}"
-        ) from None
+    return get_task(
+        getattr(arch, "task", DEFAULT_TASK), f"MODEL.META_ARCHITECTURE={name!r} declares"
+    )
+
+
+def get_task(task_name: str, who: str = "requested") -> Type[Task]:
+    """The registered :class:`Task` whose ``name`` is ``task_name``.
+
+    Raises:
+        ConfigError: no task, or more than one, has that name.
+    """
+    found = [cls for _, cls in TASK_REGISTRY if cls.name == task_name]
+    if len(found) != 1:
+        known = sorted(cls.name for _, cls in TASK_REGISTRY)
+        problem = "is not registered" if not found else f"is registered {len(found)} times"
+        raise ConfigError(f"{who} task {task_name!r}, which {problem}; known tasks: {known}")
+    return found[0]

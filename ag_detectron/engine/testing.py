@@ -1,23 +1,31 @@
 """Helpers for engine tests: a tiny registered Action Genome dataset and a frozen test config.
 
-The dataset is the data owner's release-format fixture (``ag_detectron.utils.ag_fixtures``: 6 train and
-4 test frames of 480x270 noise images) written under a temporary root and registered with the real
-loader, so train/eval run through exactly the code paths of a real dataset.
+The dataset is the data owner's release-format fixture (``ag_detectron.utils.ag_fixtures``: 6 train
+and 4 test frames of 480x270 noise images) written under a temporary root and registered with the
+real loader, so train/eval run through exactly the code paths of a real dataset.
 """
+
 import importlib.util
 import os
 import sys
 from types import ModuleType
 from typing import Dict, Sequence, Tuple
 
-from detectron2.config import CfgNode, get_cfg
+from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog
 
-from ..config import add_ag_config
+from ..config import get_ag_cfg
 from ..data.datasets import register_action_genome
 from ..modeling.relation_heads.freq_prior import compute_predicate_counts, save_predicate_counts
 
-__all__ = ["CONFIG_DIR", "TOOLS_DIR", "load_tool", "register_tiny_ag", "tiny_config", "write_tiny_stats"]
+__all__ = [
+    "CONFIG_DIR",
+    "TOOLS_DIR",
+    "load_tool",
+    "register_tiny_ag",
+    "tiny_config",
+    "write_tiny_stats",
+]
 
 CONFIG_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "configs"))
 TOOLS_DIR = os.path.join(os.path.dirname(CONFIG_DIR), "tools")
@@ -25,7 +33,9 @@ TOOLS_DIR = os.path.join(os.path.dirname(CONFIG_DIR), "tools")
 
 def load_tool(name: str) -> ModuleType:
     """Import ``tools/<name>.py`` (a script, not a package module) as module ``ag_tool_<name>``."""
-    spec = importlib.util.spec_from_file_location(f"ag_tool_{name}", os.path.join(TOOLS_DIR, f"{name}.py"))
+    spec = importlib.util.spec_from_file_location(
+        f"ag_tool_{name}", os.path.join(TOOLS_DIR, f"{name}.py")
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its functions pickle by reference (forked process pools)
     spec.loader.exec_module(module)
@@ -33,7 +43,8 @@ def load_tool(name: str) -> ModuleType:
 
 
 def register_tiny_ag(root: str, prefix: str) -> Tuple[str, str]:
-    """Write the fixture under ``root`` and register ``<prefix>_train`` / ``<prefix>_test`` (idempotent)."""
+    """Write the fixture under ``root`` and register ``<prefix>_train`` / ``<prefix>_test``
+    (idempotent)."""
     from ..utils.ag_fixtures import make_ag_annotations, write_ag_root
 
     names = (f"{prefix}_train", f"{prefix}_test")
@@ -47,23 +58,24 @@ def register_tiny_ag(root: str, prefix: str) -> Tuple[str, str]:
 
 
 def write_tiny_stats(path: str, dataset_names: Sequence[str]) -> str:
-    """Write the predicate-count file of ``dataset_names`` (what tools/compute_predicate_stats.py does)."""
-    from ..data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+    """Write the predicate-count file of ``dataset_names`` (what tools/compute_predicate_stats.py
+    does)."""
+    from detectron2.data import MetadataCatalog
 
+    from ..vocabulary import OBJECT_CLASSES, PredicateVocabulary
+
+    vocab = PredicateVocabulary.from_metadata(MetadataCatalog.get(dataset_names[0]))
     dicts = [d for n in dataset_names for d in DatasetCatalog.get(n)]
-    counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), len(PREDICATE_CLASSES))
-    save_predicate_counts(path, counts, list(OBJECT_CLASSES), list(PREDICATE_CLASSES), [3, 6, 17], list(dataset_names))
+    counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), vocab.size)
+    save_predicate_counts(
+        path, counts, list(OBJECT_CLASSES), list(vocab.classes), vocab.group_sizes, list(dataset_names)
+    )
     return path
 
 
 def tiny_config(config_file: str, overrides: Dict[str, object] = None) -> CfgNode:
-    """``get_cfg → add_ag_config → merge_from_file(configs/<config_file>) → overrides``, frozen."""
-    cfg = get_cfg()
-    add_ag_config(cfg)
-    cfg.merge_from_file(os.path.join(CONFIG_DIR, config_file))
+    """``get_ag_cfg(configs/<config_file>, overrides)``, frozen."""
     opts = []
     for k, v in (overrides or {}).items():
         opts += [k, v]
-    cfg.merge_from_list(opts)
-    cfg.freeze()
-    return cfg
+    return get_ag_cfg(os.path.join(CONFIG_DIR, config_file), opts)

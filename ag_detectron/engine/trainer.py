@@ -1,65 +1,53 @@
-"""``Trainer``: Detectron2's ``DefaultTrainer`` with Action Genome loaders and evaluators.
+"""``Trainer``: Detectron2's ``DefaultTrainer`` that asks the model's task how to feed and score it.
 
-Differences from ``DefaultTrainer`` (nothing else is overridden):
+Differences from ``DefaultTrainer`` (its ``__init__`` and training loop are used as they are):
 
-- ``build_train_loader`` / ``build_test_loader`` use the ``RelationDatasetMapper`` for scene-graph
-  configs (:func:`~ag_detectron.engine.evaluators.is_scene_graph_config`) and Detectron2's
-  ``DatasetMapper`` for detectors; a scene-graph config on frames without ``relations`` is a
-  ``ConfigError`` raised before training starts.
-- ``build_evaluator`` dispatches on ``metadata.evaluator_type`` (:func:`build_ag_evaluator`).
-- Multi-process training on CPU (gloo): ``DistributedDataParallel`` of a CPU module must get
-  ``device_ids=None`` (Detectron2 passes ``[local_rank]``, which only CUDA modules accept), and
-  ``find_unused_parameters=True`` because a scene-graph model leaves mode-specific branches unused.
+- ``build_train_loader`` / ``build_test_loader`` / ``build_evaluator`` delegate to
+  :func:`~ag_detectron.engine.tasks.task_of` (the meta-architecture's declared task), which checks
+  the datasets' ``metadata.evaluator_type`` first: no meta-architecture name is tested here.
+- DDP arguments: ``DefaultTrainer.__init__`` wraps the model with Detectron2's module-level
+  ``create_ddp_model(model, broadcast_buffers=False)``; :meth:`Trainer.ddp_kwargs` adds
+  ``device_ids=None`` for ``MODEL.DEVICE`` cpu (a CPU module accepts no device ids) and
+  ``find_unused_parameters`` when the task declares that its models leave parameters unused. They
+  are applied by substituting that one function while ``DefaultTrainer.__init__`` runs.
+- Resume: :meth:`resume_or_load` starts the training stream at the restored iteration
+  (``ag_detectron/engine/train_stream.py``), and a hook seeds the global RNGs from
+  ``(SEED, iteration, rank)`` before every step, so a run killed and resumed with ``--resume``
+  computes the same weights as an uninterrupted one (``docs/engine.md`` "Resume").
 - ``build_optimizer`` honours ``SOLVER.OPTIMIZER``: "SGD" (Detectron2's optimizer, unchanged) or
   "ADAMW" (``torch.optim.AdamW`` on the same parameter groups, with the same gradient clipping).
 """
+
+import contextlib
+import functools
 import logging
+import random
 import weakref
-from typing import List
+from typing import Any, Dict, Iterator, List
 
+import numpy as np
 import torch
-
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import CfgNode
-from detectron2.data import (
-    build_detection_test_loader,
-    build_detection_train_loader,
-    get_detection_dataset_dicts,
-)
-from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase
-from detectron2.engine.defaults import create_ddp_model
+from detectron2.engine import DefaultTrainer, HookBase
+from detectron2.engine import defaults as d2_defaults
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from detectron2.utils import comm
-from detectron2.utils.logger import setup_logger
 
+from ..checkpoint import VideoCheckpointer
 from ..errors import ConfigError
-from .evaluators import build_ag_evaluator, is_scene_graph_config
-from .mappers import build_ag_mapper
+from .builtin_tasks import check_relation_annotations
+from .evaluators import build_ag_evaluator
+from .tasks import task_of
+from .train_stream import stream_seed
 
-__all__ = ["Trainer", "check_relation_annotations"]
+__all__ = ["Trainer", "SeedEachIteration", "check_relation_annotations"]
 
 logger = logging.getLogger(__name__)
 
 
-def check_relation_annotations(dataset_dicts: List[dict], dataset_names) -> None:
-    """Raise ``ConfigError`` if any frame dict lacks the ``relations`` field (design.md).
-
-    Args:
-        dataset_dicts: frame dicts about to be fed to a scene-graph model.
-        dataset_names: the dataset names they came from (for the message).
-    """
-    missing = [d.get("image_id", d.get("file_name", "?")) for d in dataset_dicts if "relations" not in d]
-    if missing:
-        raise ConfigError(
-            f"DATASETS: {len(missing)} of {len(dataset_dicts)} frames of {tuple(dataset_names)} have no "
-            f"'relations' field (first: {missing[0]!r}); a scene-graph config "
-            "(MODEL.META_ARCHITECTURE=SceneGraphRCNN) needs relation annotations. Use an Action Genome "
-            "dataset (evaluator_type 'ag_relation') or a detection config."
-        )
-
-
 def apply_sharing_strategy(cfg: CfgNode) -> None:
-    """Set ``torch.multiprocessing``'s sharing strategy from ``DATALOADER.SHARING_STRATEGY`` ("" = keep).
+    """Set ``torch.multiprocessing``'s sharing strategy from ``DATALOADER.SHARING_STRATEGY`` ("" =
+    keep).
 
     Raises:
         ConfigError: a strategy this platform does not offer.
@@ -77,39 +65,106 @@ def apply_sharing_strategy(cfg: CfgNode) -> None:
         torch.multiprocessing.set_sharing_strategy(strategy)
 
 
+class SeedEachIteration(HookBase):
+    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA) from
+    ``(trainer.run_seed, iteration, rank)`` before every step, so that the model's random draws
+    (proposal sampling, pair sampling, dropout) at iteration ``i`` do not depend on whether the run
+    was resumed before ``i``."""
+
+    def before_step(self) -> None:
+        s = stream_seed(self.trainer.run_seed, self.trainer.iter, comm.get_rank(), 3)
+        random.seed(s)
+        np.random.seed(s)
+        torch.manual_seed(s)
+
+
+@contextlib.contextmanager
+def _ddp_arguments(**kwargs: Any) -> Iterator[None]:
+    """While active, Detectron2's ``create_ddp_model`` (as called by ``DefaultTrainer.__init__``)
+    receives ``kwargs`` in addition to its caller's arguments."""
+    original = d2_defaults.create_ddp_model
+    d2_defaults.create_ddp_model = functools.partial(original, **kwargs)
+    try:
+        yield
+    finally:
+        d2_defaults.create_ddp_model = original
+
+
 class Trainer(DefaultTrainer):
-    """``DefaultTrainer`` for ag_detectron configs (detectors and scene-graph models alike)."""
+    """``DefaultTrainer`` for ag_detectron configs (detectors, scene-graph models, any task)."""
 
     def __init__(self, cfg: CfgNode):
-        # Same construction order as DefaultTrainer.__init__; only the DDP wrapping differs.
-        TrainerBase.__init__(self)
-        if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
-            setup_logger()
-        cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
-        model = self.build_model(cfg)
-        optimizer = self.build_optimizer(cfg, model)
-        data_loader = self.build_train_loader(cfg)
-        ddp_kwargs = {"broadcast_buffers": False, "find_unused_parameters": True}
+        with _ddp_arguments(**self.ddp_kwargs(cfg)):
+            super().__init__(cfg)
+        stream = self._resumable_stream
+        if stream is not None:
+            self.run_seed = stream.seed
+        else:
+            self.run_seed = cfg.SEED if cfg.SEED >= 0 else comm.shared_random_seed()
+
+    @property
+    def _resumable_stream(self):
+        return getattr(self._trainer.data_loader, "resumable_stream", None)
+
+    @classmethod
+    def ddp_kwargs(cls, cfg: CfgNode) -> Dict[str, Any]:
+        """Extra ``DistributedDataParallel`` arguments for ``cfg`` (module docstring)."""
+        kwargs: Dict[str, Any] = {"find_unused_parameters": task_of(cfg).find_unused_parameters}
         if cfg.MODEL.DEVICE == "cpu":
-            ddp_kwargs["device_ids"] = None
-        model = create_ddp_model(model, **ddp_kwargs)
-        trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
-        self._trainer = trainer_cls(model, data_loader, optimizer)
-        self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
-        self.start_iter = 0
-        self.max_iter = cfg.SOLVER.MAX_ITER
-        self.cfg = cfg
-        self.register_hooks(self.build_hooks())
+            kwargs["device_ids"] = None
+        return kwargs
+
+    def build_hooks(self) -> List[HookBase]:
+        """Detectron2's hooks, preceded by :class:`SeedEachIteration`.
+
+        ``DefaultTrainer.__init__`` creates a ``DetectionCheckpointer`` just before it calls this;
+        it is replaced by a :class:`~ag_detectron.checkpoint.VideoCheckpointer` (a subclass that also
+        reads PyTorchVideo / PySlowFast files), so that ``MODEL.WEIGHTS``, ``--resume`` and the
+        periodic checkpoints all go through one checkpointer.
+        """
+        self.checkpointer = VideoCheckpointer(
+            self.checkpointer.model, self.cfg.OUTPUT_DIR, trainer=weakref.proxy(self)
+        )
+        return [SeedEachIteration()] + super().build_hooks()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Detectron2's trainer state + ``run_seed`` (the seed of the data stream and the RNG
+        hook)."""
+        state = super().state_dict()
+        state["run_seed"] = self.run_seed
+        return state
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "run_seed" in state:
+            self.run_seed = int(state["run_seed"])
+            if self._resumable_stream is not None:
+                self._resumable_stream.set_seed(self.run_seed)
+
+    def resume_or_load(self, resume: bool = True) -> None:
+        """Detectron2's resume/load, then the training stream starts at ``self.start_iter``."""
+        super().resume_or_load(resume=resume)
+        stream = self._resumable_stream
+        if stream is not None:
+            stream.set_start_iteration(self.start_iter)
+        elif self.start_iter > 0:
+            logger.warning(
+                "Resuming at iteration %d with a training loader that has no resumable stream: the "
+                "data order restarts from the beginning.",
+                self.start_iter,
+            )
 
     @classmethod
     def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Optimizer:
-        """The optimizer named by ``SOLVER.OPTIMIZER`` ("SGD" or "ADAMW"); ``ConfigError`` otherwise."""
+        """The optimizer named by ``SOLVER.OPTIMIZER`` ("SGD" or "ADAMW"); ``ConfigError``
+        otherwise."""
         name = str(cfg.SOLVER.OPTIMIZER).upper()
         if name == "SGD":
             return DefaultTrainer.build_optimizer(cfg, model)
         if name != "ADAMW":
-            raise ConfigError(f"SOLVER.OPTIMIZER: expected 'SGD' or 'ADAMW', got {cfg.SOLVER.OPTIMIZER!r}")
+            raise ConfigError(
+                f"SOLVER.OPTIMIZER: expected 'SGD' or 'ADAMW', got {cfg.SOLVER.OPTIMIZER!r}"
+            )
         params = get_default_optimizer_params(
             model,
             base_lr=cfg.SOLVER.BASE_LR,
@@ -128,25 +183,12 @@ class Trainer(DefaultTrainer):
     @classmethod
     def build_train_loader(cls, cfg: CfgNode):
         apply_sharing_strategy(cfg)
-        if not is_scene_graph_config(cfg):
-            return build_detection_train_loader(cfg, mapper=build_ag_mapper(cfg, True))
-        dataset = get_detection_dataset_dicts(
-            cfg.DATASETS.TRAIN,
-            filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS,
-            min_keypoints=0,
-            proposal_files=None,
-        )
-        check_relation_annotations(dataset, cfg.DATASETS.TRAIN)
-        return build_detection_train_loader(cfg, mapper=build_ag_mapper(cfg, True), dataset=dataset)
+        return task_of(cfg).build_train_loader(cfg)
 
     @classmethod
     def build_test_loader(cls, cfg: CfgNode, dataset_name: str):
         apply_sharing_strategy(cfg)
-        if is_scene_graph_config(cfg):
-            dataset = get_detection_dataset_dicts([dataset_name], filter_empty=False)
-            check_relation_annotations(dataset, [dataset_name])
-            return build_detection_test_loader(dataset, mapper=build_ag_mapper(cfg, False))
-        return build_detection_test_loader(cfg, dataset_name, mapper=build_ag_mapper(cfg, False))
+        return task_of(cfg).build_test_loader(cfg, dataset_name)
 
     @classmethod
     def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_folder: str = None):

@@ -5,7 +5,7 @@ aggregates the views of each video (max by default, mean optional), orders video
 (``DatasetCatalog`` Charades video dicts with ``video_id`` and multi-hot ``labels``) and reports,
 under task "charades": ``mAP`` (official semantics), ``mAP_sklearn`` (SlowFast ``get_map``
 semantics), ``WAP``, ``num_classes_evaluated``, ``num_videos``, ``num_videos_missing`` and
-``num_unlabeled_videos`` (docs/protocol.md §4–§5). Floats only.
+``num_unlabeled_videos`` (docs/evaluation.md). Floats only.
 """
 
 import itertools

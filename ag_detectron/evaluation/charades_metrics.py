@@ -1,6 +1,6 @@
 """Charades video-level mAP: the official (``charades_map``) and the sklearn / SlowFast variants.
 
-Definitions: docs/protocol.md §4. Inputs are a (V, C) score matrix and a (V, C) 0/1 label
+Definitions: docs/evaluation.md. Inputs are a (V, C) score matrix and a (V, C) 0/1 label
 matrix with videos in dataset (test-CSV) order.
 
 * ``official``: videos without any label get score -inf (ranked last, so they cannot change any
@@ -135,7 +135,7 @@ def sklearn_map(scores: np.ndarray, labels: np.ndarray) -> MAPResult:
 
 
 def charades_map(scores: np.ndarray, labels: np.ndarray, variant: str = "official") -> MAPResult:
-    """mAP of ``variant`` in ("official", "sklearn"); official is the primary metric (§5)."""
+    """mAP of ``variant`` in ("official", "sklearn"); official is the primary metric."""
     if variant == "official":
         return official_map(scores, labels)
     if variant == "sklearn":

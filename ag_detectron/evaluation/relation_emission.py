@@ -1,8 +1,10 @@
 """Scene-graph predictions emitted under each constraint, for all frames at once (vectorised).
 
-Implements docs/protocol.md §1.3–§1.4 and §3.2 on :class:`PackedFrames`. Each emitted
-prediction is a cell of STTran's row matrix; its emission order (``26 * r + k`` plus a frame offset,
-:meth:`Emitted.keys`) breaks exact score ties. Keys are computed only where ties need them.
+Implements the constraints of docs/evaluation.md on :class:`PackedFrames` (release columns,
+``K = 26``). Each emitted prediction is a cell of STTran's row matrix; its emission order
+(``K * r + k`` plus a frame offset, :meth:`Emitted.keys`) breaks exact score ties. Keys are
+computed only where ties need them. With ``num_predicates`` of a smaller vocabulary (the paper's
+25), the release columns that vocabulary lacks are removed from the matrix (never emitted).
 """
 
 from __future__ import annotations
@@ -12,21 +14,17 @@ from typing import NamedTuple, Tuple
 import numpy as np
 import torch
 
-from ag_detectron.data.datasets.ag_categories import (
-    ATTENTION,
-    CONTACTING,
-    OTHER_RELATIONSHIP_ID,
-    SPATIAL,
-)
 from ag_detectron.errors import EvaluationInputError
+from ag_detectron.vocabulary import NUM_PREDICATES_CHOICES, RELEASE, predicate_vocabulary
 
 from .ranking import FrameRanker
 from .relation_inputs import PackedFrames
 
 __all__ = ["Emitted", "emit_ranked", "NO_CONSTRAINT_TOP", "NUM_ALL_PREDICATES"]
 
-NUM_ALL_PREDICATES = CONTACTING.stop  # 26 columns of the STTran row matrix
-NO_CONSTRAINT_TOP = 100  # cells kept per frame by the "no" constraint before matching (§1.4)
+NUM_ALL_PREDICATES = RELEASE.size  # columns of the STTran row matrix (release predicates)
+ATTENTION, SPATIAL, CONTACTING = (RELEASE.group(g) for g in ("attention", "spatial", "contacting"))
+NO_CONSTRAINT_TOP = 100  # cells kept per frame by the "no" constraint before matching
 _ROWS_FOR_ZEROS = 12  # every STTran row has >= 9 structural zeros: 12 rows hold >= 100 of them
 
 
@@ -35,7 +33,7 @@ class Emitted(NamedTuple):
     filler cells are appended after all other entries).
 
     A prediction is a cell ``(r, k)`` of the STTran row matrix, with row r = block * P_f + local
-    pair index (block 0 attention, 1 spatial on (object, person), 2 contacting; §1.3).
+    pair index (block 0 attention, 1 spatial on (object, person), 2 contacting).
 
     Attributes:
         frame: (E,) int64 frame id.
@@ -59,7 +57,7 @@ class Emitted(NamedTuple):
         return np.where(rev, o, h), np.where(rev, h, o)
 
     def keys(self, pk: PackedFrames, idx: np.ndarray) -> np.ndarray:
-        """Emission keys ``26 r + k`` plus a frame offset of entries ``idx`` (unique; tie order)."""
+        """Emission keys ``K r + k`` plus a frame offset of entries ``idx`` (unique; tie order)."""
         pair = self.pair[idx]
         f = pk.pair_frame[pair]
         start = pk.pair_start[f]
@@ -97,18 +95,25 @@ def _group_argmax(block: np.ndarray, offset: int) -> Tuple[np.ndarray, np.ndarra
     return k.astype(np.int64), np.maximum(best, 0.0)
 
 
+def removed_columns(num_predicates: int) -> np.ndarray:
+    """Release columns absent from the ``num_predicates`` vocabulary (paper: other_relationship)."""
+    kept = predicate_vocabulary(num_predicates).release_ids
+    return np.setdiff1d(np.arange(NUM_ALL_PREDICATES), kept)
+
+
 def _groups(pk: PackedFrames, num_predicates: int) -> tuple:
-    """The three groups' probability blocks; column 18 is -1 (never chosen) in 25-class mode."""
+    """The three groups' probability blocks; removed columns are -1 (never chosen)."""
     rel = pk.rel
-    contacting = rel[:, CONTACTING.start : CONTACTING.stop]
-    if num_predicates == NUM_ALL_PREDICATES - 1:
-        contacting = contacting.copy()
-        contacting[:, OTHER_RELATIONSHIP_ID - CONTACTING.start] = -1.0
-    return (
-        rel[:, ATTENTION.start : ATTENTION.stop],
-        rel[:, SPATIAL.start : SPATIAL.stop],
-        contacting,
-    )
+    removed = removed_columns(num_predicates)
+    blocks = []
+    for g in (ATTENTION, SPATIAL, CONTACTING):
+        block = rel[:, g.start : g.stop]
+        cols = removed[(removed >= g.start) & (removed < g.stop)]
+        if len(cols):
+            block = block.copy()
+            block[:, cols - g.start] = -1.0
+        blocks.append(block)
+    return tuple(blocks)
 
 
 def _pair_scores(pk: PackedFrames) -> np.ndarray:
@@ -116,7 +121,7 @@ def _pair_scores(pk: PackedFrames) -> np.ndarray:
 
 
 def _emit_with(pk: PackedFrames, num_predicates: int) -> Emitted:
-    """One prediction per row: three per pair (§1.4); entries pair-major."""
+    """One prediction per row: three per pair; entries pair-major."""
     att, spa, con = _groups(pk, num_predicates)
     num = len(pk.rel)
     ks, bests = zip(
@@ -132,13 +137,14 @@ def _emit_with(pk: PackedFrames, num_predicates: int) -> Emitted:
 
 
 def _emit_semi(pk: PackedFrames, num_predicates: int, semi_thresh: float) -> Emitted:
-    """Attention rows: argmax; spatial / contacting rows: every cell > tau; row tests of §1.4."""
+    """Attention rows: argmax; spatial / contacting rows: every cell > tau."""
     att, spa, con = _groups(pk, num_predicates)
     rel = pk.rel
     k_att, best_att = _group_argmax(att, ATTENTION.start)
-    att_rows = rel[:, 0] + rel[:, 1] > 0  # looking_at + not_looking_at
-    spa_rows = rel[:, 3] + rel[:, 4] > 0  # above + beneath
-    con_rows = rel[:, 9] + rel[:, 10] > 0  # carrying + covered_by
+    # STTran's row test: the sum of the group's first two cells is positive
+    att_rows = rel[:, ATTENTION.start] + rel[:, ATTENTION.start + 1] > 0
+    spa_rows = rel[:, SPATIAL.start] + rel[:, SPATIAL.start + 1] > 0
+    con_rows = rel[:, CONTACTING.start] + rel[:, CONTACTING.start + 1] > 0
     mask = np.empty((len(rel), 1 + SPATIAL.size + CONTACTING.size), dtype=bool)
     mask[:, 0] = att_rows
     np.logical_and(spa > semi_thresh, spa_rows[:, None], out=mask[:, 1 : 1 + SPATIAL.size])
@@ -151,7 +157,7 @@ def _emit_semi(pk: PackedFrames, num_predicates: int, semi_thresh: float) -> Emi
     return Emitted(pk.pair_frame[p], p, _SEMI_COLUMN_BLOCK[c], k, _pair_scores(pk)[p] * rel[p, k])
 
 
-# columns of the semi mask: [attention argmax | 6 spatial | 17 contacting]
+# columns of the semi mask: [attention argmax | spatial | contacting] (release columns)
 _SEMI_COLUMN_PREDICATE = np.r_[0, np.arange(SPATIAL.start, CONTACTING.stop)].astype(np.int64)
 _SEMI_COLUMN_BLOCK = np.r_[0, np.full(SPATIAL.size, 1), np.full(CONTACTING.size, 2)].astype(
     np.int64
@@ -168,7 +174,7 @@ def _column_block() -> np.ndarray:
 def _frame_thresholds(overall: np.ndarray, pk: PackedFrames) -> np.ndarray:
     """(F,) value of each frame's 100th largest compact cell (frames with >= 100 positive cells).
 
-    Frames are bucketed by pair count so each bucket is a dense (F_P, 26 P) matrix.
+    Frames are bucketed by pair count so each bucket is a dense (F_P, K P) matrix.
     """
     counts = pk.pair_start[1:] - pk.pair_start[:-1]
     thr = np.zeros(pk.num_frames)
@@ -186,15 +192,16 @@ def _frame_thresholds(overall: np.ndarray, pk: PackedFrames) -> np.ndarray:
 
 
 def _emit_no(pk: PackedFrames, num_predicates: int) -> Tuple[Emitted, FrameRanker]:
-    """Top-100 cells of the 3P x 26 matrix per frame, zero cells included (§1.4).
+    """Top-100 cells of the 3P x K matrix per frame, zero cells included.
 
-    Only the 26 group cells of a pair can be non-zero. Frames with >= 100 positive cells emit the
+    Only the K group cells of a pair can be non-zero. Frames with >= 100 positive cells emit the
     cells at or above their 100th largest value; other frames emit all positive cells plus the
     first zero cells in flat order, which lie in the first 12 rows. The ranking then keeps 100.
     """
-    overall = _pair_scores(pk)[:, None] * pk.rel  # (P, 26) compact cells
-    if num_predicates == NUM_ALL_PREDICATES - 1:
-        overall[:, OTHER_RELATIONSHIP_ID] = -1.0  # column removed from the matrix
+    overall = _pair_scores(pk)[:, None] * pk.rel  # (P, K) compact cells
+    removed = removed_columns(num_predicates)
+    if len(removed):
+        overall[:, removed] = -1.0  # columns removed from the matrix
     positive = overall > 0
     n_pos = np.bincount(pk.pair_frame, weights=positive.sum(axis=1), minlength=pk.num_frames)
     counts = pk.pair_start[1:] - pk.pair_start[:-1]
@@ -238,11 +245,12 @@ def _zero_cells(
     pair = start[:, None] + r % np.maximum(counts[:, None], 1)  # (Fz, R) global pair
     pair = np.where(valid, pair, 0)
     cols = _column_block()
-    vals = overall[pair]  # (Fz, R, 26) cell values if the column is in the row's block
+    vals = overall[pair]  # (Fz, R, K) cell values if the column is in the row's block
     in_block = cols[None, None, :] == block[:, :, None]
     is_zero = np.where(in_block, vals == 0, True) & valid[:, :, None]
-    if num_predicates == NUM_ALL_PREDICATES - 1:
-        is_zero[:, :, OTHER_RELATIONSHIP_ID] = False
+    removed = removed_columns(num_predicates)
+    if len(removed):
+        is_zero[:, :, removed] = False
     fi, ri, k = np.nonzero(is_zero)  # frame-major, then row, then column: flat order
     first = np.searchsorted(fi, np.arange(len(frames)))
     keep = np.arange(len(fi)) - first[fi] < needed[fi]
@@ -253,9 +261,10 @@ def _zero_cells(
 def _emit_ag_paper(pk: PackedFrames, num_predicates: int) -> Emitted:
     """One prediction per pair: argmax over all predicate types jointly, on (person, object)."""
     rel = pk.rel
-    if num_predicates == NUM_ALL_PREDICATES - 1:
+    removed = removed_columns(num_predicates)
+    if len(removed):
         rel = rel.copy()
-        rel[:, OTHER_RELATIONSHIP_ID] = -1.0
+        rel[:, removed] = -1.0
     if len(rel):
         arg, best = _row_argmax(rel)
         k = arg.astype(np.int64)
@@ -267,18 +276,21 @@ def _emit_ag_paper(pk: PackedFrames, num_predicates: int) -> Emitted:
 
 
 def emit_ranked(
-    pk: PackedFrames, constraint: str, num_predicates: int = 26, semi_thresh: float = 0.9
+    pk: PackedFrames, constraint: str, num_predicates: int = RELEASE.size, semi_thresh: float = 0.9
 ) -> Tuple[Emitted, FrameRanker]:
     """Predictions of every frame under ``constraint`` and a ranker of their within-frame ranks.
 
     Args:
         pk: packed frames.
         constraint: "with" | "semi" | "no" | "ag_paper".
-        num_predicates: 26, or 25 (``other_relationship`` removed).
+        num_predicates: size of the scored vocabulary: 26, or 25 (``other_relationship``
+            removed); the packed frames are always in release columns.
         semi_thresh: per-cell threshold of "semi" (strict >), in [0, 1).
     """
-    if num_predicates not in (NUM_ALL_PREDICATES, NUM_ALL_PREDICATES - 1):
-        raise EvaluationInputError(f"num_predicates must be 26 or 25, got {num_predicates}")
+    if num_predicates not in NUM_PREDICATES_CHOICES:
+        raise EvaluationInputError(
+            f"num_predicates must be one of {NUM_PREDICATES_CHOICES}, got {num_predicates}"
+        )
     if constraint == "no":
         return _emit_no(pk, num_predicates)
     if constraint == "with":

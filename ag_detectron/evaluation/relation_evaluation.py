@@ -7,10 +7,10 @@ and calls the pure metric core (:mod:`relation_metrics`). Results (floats only) 
 ==========================================  ====================================================
 key                                         meaning
 ==========================================  ====================================================
-``<mode>/<c>/R@K``  (c = with, semi, no)    community recall (docs/protocol.md §1)
-``<mode>/<c>/mR@K_pooled``                  TEMPURA mean recall (§2)
-``<mode>/<c>/mR@K_frame``                   DSG-DETR per-frame mean recall (§2)
-``<mode>/ag_paper_image/R@K``               AG paper Table 5, mean over frames (§3.2)
+``<mode>/<c>/R@K``  (c = with, semi, no)    community recall (docs/evaluation.md)
+``<mode>/<c>/mR@K_pooled``                  TEMPURA mean recall
+``<mode>/<c>/mR@K_frame``                   DSG-DETR per-frame mean recall
+``<mode>/ag_paper_image/R@K``               AG paper Table 5, mean over frames
 ``<mode>/ag_paper_video/R@K``               AG paper, mean over frames per video, then videos
 ``<mode>/num_frames`` etc.                  counts (frames scored, without GT, missing, ...)
 ==========================================  ====================================================
@@ -32,19 +32,20 @@ from detectron2.structures import BoxMode
 from detectron2.utils import comm
 from tabulate import tabulate
 
-from ag_detectron.data.datasets.ag_categories import PREDICATE_CLASSES
 from ag_detectron.errors import ConfigError, EvaluationInputError
+from ag_detectron.modes import RelationMode
+from ag_detectron.vocabulary import RELEASE, PredicateVocabulary, predicate_vocabulary
 
 from .plotting import save_bar_chart
 from .relation_inputs import FrameGroundTruth, FramePrediction, pack_frames
 from .relation_metrics import CONSTRAINTS, DEFAULT_TOPK, evaluate_constraint, video_mean
 
-__all__ = ["ActionGenomeRelationEvaluator", "MODES", "gt_from_dataset_dict"]
+__all__ = ["ActionGenomeRelationEvaluator", "MODES", "dataset_vocabulary", "gt_from_dataset_dict"]
 
 logger = logging.getLogger(__name__)
 
-MODES = ("predcls", "sgcls", "sgdet")
-# Documented choices written into every results file (docs/protocol.md §5).
+MODES = tuple(m.value for m in RelationMode)
+# Documented choices written into every results file (docs/evaluation.md).
 PROTOCOL_CHOICES = {
     "ties": "stable: emission order (row, then predicate; flat cell index for 'no')",
     "iou": "legacy +1 IoU, >= threshold on subject and object",
@@ -93,7 +94,7 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
     def __init__(
         self,
         dataset_name: str,
-        mode: Optional[str] = None,
+        mode: "Optional[str | RelationMode]" = None,
         *,
         cfg: Optional[CfgNode] = None,
         topk: Optional[Sequence[int]] = None,
@@ -107,16 +108,18 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         """
         Args:
             dataset_name: a registered AG dataset (``DatasetCatalog`` dicts with ``image_id``).
-            mode: "predcls" | "sgcls" | "sgdet" (required without ``cfg``); in PredCls every
-                object score is taken as 1 (docs/protocol.md §1.1).
+            mode: a :class:`RelationMode` or its name in any case ("predcls", "SGDet", ...;
+                required without ``cfg``); in PredCls every object score is taken as 1.
             cfg: optional config; settings not given explicitly are read from it
                 (:meth:`settings_from_config`), else the protocol defaults apply.
             topk: recall cut-offs K (default 10, 20, 50, 100).
             constraints: subset of ("with", "semi", "no", "ag_paper") (default: all).
             iou_thresh: IoU threshold (legacy +1 IoU, inclusive; default 0.5).
             semi_thresh: "semi" threshold (strict >; default 0.9).
-            num_predicates: 26, or 25 to drop ``other_relationship`` (default: the dataset
-                metadata's ``predicate_classes`` length, else 26).
+            num_predicates: size of the scored vocabulary (default: the dataset's, read from
+                its metadata ``predicate_classes``; the release's 26 without metadata). 25 on a
+                26-predicate dataset scores without ``other_relationship``. Predictions and
+                ground truth are always in the dataset's own vocabulary (its group widths).
             distributed: gather records from all processes before evaluating.
             output_dir: where per-frame results, the summary and the plot are written.
         """
@@ -127,19 +130,26 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         settings = self.settings_from_config(cfg, dataset_name) if cfg is not None else {}
         settings.update({k: v for k, v in given.items() if v is not None})
         meta = MetadataCatalog.get(dataset_name)
-        default_np = len(meta.predicate_classes) if meta.get("predicate_classes", None) else 26
-        mode = settings.get("mode")
+        vocab = dataset_vocabulary(dataset_name)
+        if settings.get("mode") is None:
+            raise ConfigError(
+                f"{dataset_name}: the relation evaluator needs a mode "
+                f"(MODEL.ROI_RELATION_HEAD.MODE or the 'mode' argument), one of {MODES}"
+            )
+        mode = RelationMode.parse(settings["mode"])
         constraints = tuple(settings.get("constraints", CONSTRAINTS))
-        num_predicates = int(settings.get("num_predicates", default_np))
-        if mode not in MODES:
-            raise ConfigError(f"MODEL.ROI_RELATION_HEAD.MODE={mode!r}; expected one of {MODES}")
+        num_predicates = int(settings.get("num_predicates", vocab.size))
         unknown = set(constraints) - set(CONSTRAINTS)
         if unknown:
             raise ConfigError(
                 f"TEST.RELATION.CONSTRAINTS: unknown {sorted(unknown)}; expected {CONSTRAINTS}"
             )
-        if num_predicates not in (25, 26):
-            raise ConfigError(f"num_predicates must be 25 or 26, got {num_predicates}")
+        scored = predicate_vocabulary(num_predicates)
+        if not set(scored.release_ids) <= set(vocab.release_ids):
+            raise ConfigError(
+                f"{dataset_name} has {vocab.describe()}; it cannot be scored with "
+                f"num_predicates={num_predicates}"
+            )
         self._dataset_name = dataset_name
         self._mode = mode
         self._topk = tuple(int(k) for k in settings.get("topk", DEFAULT_TOPK))
@@ -147,6 +157,8 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         self._iou_thresh = float(settings.get("iou_thresh", 0.5))
         self._semi_thresh = float(settings.get("semi_thresh", 0.9))
         self._num_predicates = num_predicates
+        self._vocabulary = vocab
+        self._scored = scored
         self._distributed = distributed
         self._output_dir = output_dir
         self._metadata = meta
@@ -154,20 +166,15 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
 
     @staticmethod
     def settings_from_config(cfg: CfgNode, dataset_name: str) -> Dict[str, Any]:
-        """Evaluator settings from ``cfg``: ``MODEL.ROI_RELATION_HEAD.MODE``, ``TEST.RELATION.*``
-        and the number of predicates (dataset metadata first, else ``DATASETS.AG.NUM_PREDICATES``).
-        """
-        meta = MetadataCatalog.get(dataset_name)
-        num_predicates = int(cfg.DATASETS.AG.NUM_PREDICATES)
-        if meta.get("predicate_classes", None) is not None:
-            num_predicates = len(meta.predicate_classes)
+        """Evaluator settings from ``cfg``: ``MODEL.ROI_RELATION_HEAD.MODE`` (parsed), and
+        ``TEST.RELATION.*``; the number of predicates is the dataset's (its metadata)."""
         return {
-            "mode": cfg.MODEL.ROI_RELATION_HEAD.MODE,
+            "mode": RelationMode.parse(cfg.MODEL.ROI_RELATION_HEAD.MODE),
             "topk": tuple(cfg.TEST.RELATION.TOPK),
             "constraints": tuple(cfg.TEST.RELATION.CONSTRAINTS),
             "iou_thresh": cfg.TEST.RELATION.IOU_THRESH,
             "semi_thresh": cfg.TEST.RELATION.SEMI_THRESH,
-            "num_predicates": num_predicates,
+            "num_predicates": dataset_vocabulary(dataset_name).size,
         }
 
     def reset(self) -> None:
@@ -216,9 +223,9 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             )
             return {}
         gts, preds, image_ids, video_ids, counts = self._pair_with_gt(records)
-        pk = pack_frames(gts, preds)
+        pk = pack_frames(gts, preds, vocabulary=self._vocabulary)
         results, per_frame, per_pred = OrderedDict(), {}, {}
-        mode = self._mode
+        mode = self._mode.value
         for c in self._constraints:
             res = evaluate_constraint(
                 pk, c, self._topk, self._iou_thresh, self._semi_thresh, self._num_predicates
@@ -267,7 +274,7 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             d = by_id[image_id]
             gts.append(gt_from_dataset_dict(d))
             scores = r["scores"]
-            if self._mode == "predcls":
+            if self._mode is RelationMode.PREDCLS:
                 scores = np.ones_like(scores)
             preds.append(
                 FramePrediction(
@@ -312,7 +319,7 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
         logger.info(
             "Scene-graph recall (%%) on %s, mode %s, %d predicates, counts %s:\n%s",
             self._dataset_name,
-            self._mode,
+            self._mode.value,
             self._num_predicates,
             counts,
             table,
@@ -320,7 +327,7 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
 
     def _save(self, results, per_frame, per_pred, image_ids, video_ids) -> None:
         os.makedirs(self._output_dir, exist_ok=True)
-        prefix = os.path.join(self._output_dir, f"sgg_{self._mode}")
+        prefix = os.path.join(self._output_dir, f"sgg_{self._mode.value}")
         arrays = {
             "image_id": np.asarray(image_ids),
             "video_id": np.asarray(video_ids),
@@ -331,9 +338,11 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             arrays[f"{c}/num_gt"] = res.num_gt
             arrays[f"{c}/num_predictions"] = res.num_predictions
         np.savez_compressed(prefix + "_per_frame.npz", **arrays)
+        scored = self._scored  # per-predicate rows: the scored vocabulary's, in its id order
+        rows = np.asarray(scored.release_ids)
         summary = {
             "dataset": self._dataset_name,
-            "mode": self._mode,
+            "mode": self._mode.value,
             "settings": {
                 "topk": list(self._topk),
                 "constraints": list(self._constraints),
@@ -347,10 +356,11 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             "results": results,
             "per_predicate": {
                 c: {
-                    "predicates": list(PREDICATE_CLASSES),
-                    "gt_count": res.predicate_count.tolist(),
-                    "pooled": _nan_to_none(res.per_predicate_pooled),
-                    "frame": _nan_to_none(res.per_predicate_frame),
+                    "predicates": list(scored.classes),
+                    "readable_names": list(scored.readable_names),
+                    "gt_count": res.predicate_count[rows].tolist(),
+                    "pooled": _nan_to_none(res.per_predicate_pooled[rows]),
+                    "frame": _nan_to_none(res.per_predicate_frame[rows]),
                 }
                 for c, res in per_pred.items()
             },
@@ -363,14 +373,23 @@ class ActionGenomeRelationEvaluator(DatasetEvaluator):
             i = self._topk.index(20) if 20 in self._topk else len(self._topk) - 1
             save_bar_chart(
                 prefix + "_per_predicate_recall.png",
-                PREDICATE_CLASSES,
-                res.per_predicate_pooled[:, i],
-                title=f"{self._dataset_name} {self._mode}: per-predicate R@{self._topk[i]} "
+                list(scored.readable_names),
+                res.per_predicate_pooled[rows, i],
+                title=f"{self._dataset_name} {self._mode.value}: per-predicate R@{self._topk[i]} "
                 f"({c} constraint, "
                 f"pooled over frames)",
                 ylabel=f"R@{self._topk[i]}",
-                counts=res.predicate_count,
+                counts=res.predicate_count[rows],
             )
+
+
+def dataset_vocabulary(dataset_name: str) -> PredicateVocabulary:
+    """The predicate vocabulary of a registered dataset (its metadata ``predicate_classes``), or the
+    release's 26 predicates when the metadata has none (hand-registered test datasets)."""
+    meta = MetadataCatalog.get(dataset_name)
+    if not meta.get("predicate_classes", None):
+        return RELEASE
+    return PredicateVocabulary.from_metadata(meta, where=f"dataset {dataset_name!r}")
 
 
 def _nan_to_none(a: np.ndarray) -> list:

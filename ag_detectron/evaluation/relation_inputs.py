@@ -2,7 +2,12 @@
 
 The metric core (:mod:`relation_metrics`) works on all frames at once. This module turns per-frame
 records into concatenated arrays with frame offsets (:class:`PackedFrames`) and rejects malformed
-inputs with :class:`~ag_detectron.errors.EvaluationInputError` (docs/protocol.md §1.1).
+inputs with :class:`~ag_detectron.errors.EvaluationInputError` (docs/evaluation.md, "Inputs").
+
+Id spaces: records may be in any :class:`~ag_detectron.vocabulary.PredicateVocabulary` (the 26
+release predicates or the paper's 25); :func:`pack_frames` maps them into the release's 26-column
+space, where the metric core works (a predicate a vocabulary lacks is an all-zero column, removed
+from scoring by ``num_predicates``).
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from typing import List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ag_detectron.data.datasets.ag_categories import ATTENTION, CONTACTING, SPATIAL
 from ag_detectron.errors import EvaluationInputError
+from ag_detectron.vocabulary import RELEASE, PredicateVocabulary
 
 __all__ = [
     "FrameGroundTruth",
@@ -23,8 +28,9 @@ __all__ = [
     "PROB_SUM_TOL",
 ]
 
-# |sum(attention) - 1| tolerance of the double-softmax guard (docs/protocol.md §1.1).
+# |sum(attention) - 1| tolerance of the double-softmax guard (docs/evaluation.md).
 PROB_SUM_TOL = 1e-4
+_ATTENTION = RELEASE.group("attention")
 
 
 class FrameGroundTruth(NamedTuple):
@@ -33,8 +39,9 @@ class FrameGroundTruth(NamedTuple):
     Attributes:
         boxes: (N, 4) float64 XYXY absolute pixels; by convention row 0 is the person.
         classes: (N,) int64 class ids (any index space shared with the predictions).
-        triplets: (T, 3) int64 rows ``(subject index, object index, global predicate id)`` into
-            ``boxes``; spatial triplets are stored object -> person (§1.2); duplicates are kept.
+        triplets: (T, 3) int64 rows ``(subject index, object index, predicate id)`` into
+            ``boxes`` (ids of the vocabulary given to :func:`pack_frames`); spatial triplets are
+            stored object -> person; duplicates are kept.
     """
 
     boxes: np.ndarray
@@ -43,16 +50,17 @@ class FrameGroundTruth(NamedTuple):
 
 
 class FramePrediction(NamedTuple):
-    """Predictions of one frame (probabilities, not logits).
+    """Predictions of one frame (probabilities, not logits). Group widths A, S, C are those of the
+    vocabulary given to :func:`pack_frames` (release: 3, 6, 17; paper: 3, 6, 16).
 
     Attributes:
         boxes: (M, 4) float XYXY, same pixel frame as the ground truth.
         classes: (M,) int class ids.
         scores: (M,) float object scores in [0, 1] (1 for GT boxes in PredCls).
         pair_idx: (P, 2) int ``(person index, object index)`` into ``boxes``.
-        attention: (P, 3) softmax probabilities (each row sums to 1).
-        spatial: (P, 6) sigmoid probabilities.
-        contacting: (P, 17) sigmoid probabilities.
+        attention: (P, A) softmax probabilities (each row sums to 1).
+        spatial: (P, S) sigmoid probabilities.
+        contacting: (P, C) sigmoid probabilities.
     """
 
     boxes: np.ndarray
@@ -77,7 +85,7 @@ class PackedFrames(NamedTuple):
     gt_classes: np.ndarray  # (Nb,) int64
     gt_sub: np.ndarray  # (T,) int64 global box index
     gt_obj: np.ndarray  # (T,) int64
-    gt_pred: np.ndarray  # (T,) int64 global predicate id
+    gt_pred: np.ndarray  # (T,) int64 release predicate id
     gt_frame: np.ndarray  # (T,) int64
     gt_start: np.ndarray  # (F + 1,) offsets of triplets
     box: np.ndarray  # (Mb, 4) float64 predicted boxes
@@ -87,7 +95,7 @@ class PackedFrames(NamedTuple):
     pair_obj: np.ndarray  # (P,) int64
     pair_frame: np.ndarray  # (P,) int64
     pair_start: np.ndarray  # (F + 1,)
-    rel: np.ndarray  # (P, 26) float64 [attention | spatial | contacting] probabilities
+    rel: np.ndarray  # (P, 26) float64 [attention | spatial | contacting], release columns
     has_pred: np.ndarray  # (F,) bool
 
 
@@ -100,15 +108,15 @@ def frame_ground_truth(
     contacting: Sequence[Sequence[int]],
     person_class: int = 0,
 ) -> FrameGroundTruth:
-    """Build one frame's GT triplets exactly as §1.2 (spatial reversed, duplicates kept).
+    """Build one frame's GT triplets (release ids; spatial reversed, duplicates kept).
 
     Args:
         person_box: (4,) XYXY person box.
         object_boxes: (n, 4) XYXY boxes of the visible objects.
         object_classes: (n,) object class ids.
-        attention: (n,) LOCAL attention label of each object, in [0, 3).
-        spatial: n lists of LOCAL spatial labels in [0, 6).
-        contacting: n lists of LOCAL contacting labels in [0, 17).
+        attention: (n,) LOCAL attention label of each object (index within the group).
+        spatial: n lists of LOCAL spatial labels.
+        contacting: n lists of LOCAL contacting labels.
         person_class: class id of the person box.
 
     Returns:
@@ -122,14 +130,15 @@ def frame_ground_truth(
             f"{len(attention)} attention, {len(spatial)} spatial, {len(contacting)} contacting "
             "labels"
         )
+    att, spa, con = (RELEASE.group(g) for g in ("attention", "spatial", "contacting"))
     rows: List[List[int]] = []
     for j in range(n):
         obj = j + 1
-        rows.append([0, obj, ATTENTION.start + _local(attention[j], ATTENTION.size, "attention")])
+        rows.append([0, obj, att.start + _local(attention[j], att.size, "attention")])
         for s in spatial[j]:
-            rows.append([obj, 0, SPATIAL.start + _local(s, SPATIAL.size, "spatial")])
+            rows.append([obj, 0, spa.start + _local(s, spa.size, "spatial")])
         for t in contacting[j]:
-            rows.append([0, obj, CONTACTING.start + _local(t, CONTACTING.size, "contacting")])
+            rows.append([0, obj, con.start + _local(t, con.size, "contacting")])
     boxes = np.concatenate([np.asarray(person_box, dtype=np.float64).reshape(1, 4), object_boxes])
     classes = np.concatenate([[person_class], np.asarray(object_classes, dtype=np.int64)])
     triplets = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
@@ -143,7 +152,9 @@ def _local(label: int, size: int, field: str) -> int:
     return label
 
 
-def _check_shapes(gt: FrameGroundTruth, pred: FramePrediction, where: str) -> None:
+def _check_shapes(
+    gt: FrameGroundTruth, pred: FramePrediction, where: str, vocab: PredicateVocabulary
+) -> None:
     """Per-frame shape checks (cheap); values are checked on the packed arrays."""
     for name, x, ncols in (
         ("gt boxes", gt.boxes, 4),
@@ -162,14 +173,12 @@ def _check_shapes(gt: FrameGroundTruth, pred: FramePrediction, where: str) -> No
             f"{where} pred: classes {pred.classes.shape} / scores {pred.scores.shape} vs {m} boxes"
         )
     p = pred.pair_idx.shape[0]
-    for name, x, width in (
-        ("attention", pred.attention, ATTENTION.size),
-        ("spatial", pred.spatial, SPATIAL.size),
-        ("contacting", pred.contacting, CONTACTING.size),
-    ):
-        if x.shape != (p, width):
+    for group in vocab.groups:
+        x = getattr(pred, group.name)
+        if x.shape != (p, group.size):
             raise EvaluationInputError(
-                f"{where}: {name} must be ({p}, {width}) probabilities for {p} pairs, got {x.shape}"
+                f"{where}: {group.name} must be ({p}, {group.size}) probabilities for {p} pairs "
+                f"({vocab.describe()}), got {x.shape}"
             )
 
 
@@ -192,14 +201,9 @@ def _check_box_values(boxes: np.ndarray, frame_of: np.ndarray, what: str) -> Non
 
 
 def _validate_packed(pk: "PackedFrames", box_frame: np.ndarray, pbox_frame: np.ndarray) -> None:
-    """Vectorised value checks of §1.1 on packed frames; raises naming the first bad frame."""
+    """Vectorised value checks of on packed frames; raises naming the first bad frame."""
     _check_box_values(pk.gt_boxes, box_frame, "GT")
     _check_box_values(pk.box, pbox_frame, "predicted")
-    bad = (pk.gt_pred < 0) | (pk.gt_pred >= CONTACTING.stop)
-    if bad.any():
-        raise EvaluationInputError(
-            f"GT predicate id outside [0, {CONTACTING.stop}): {_first_frame(bad, pk.gt_frame)}"
-        )
     score = pk.box_score
     bad = ~np.isfinite(score) | (score < 0) | (score > 1)
     if bad.any():
@@ -218,7 +222,7 @@ def _validate_packed(pk: "PackedFrames", box_frame: np.ndarray, pbox_frame: np.n
             "relation scores outside [0, 1] (pass probabilities, not logits): "
             f"{_first_frame(bad, pk.pair_frame)}"
         )
-    dev = np.abs(rel[:, ATTENTION.start : ATTENTION.stop].sum(axis=1) - 1.0)
+    dev = np.abs(rel[:, _ATTENTION.start : _ATTENTION.stop].sum(axis=1) - 1.0)
     bad = dev > PROB_SUM_TOL
     if bad.any():
         raise EvaluationInputError(
@@ -250,15 +254,16 @@ def _as_gt(gt: FrameGroundTruth) -> FrameGroundTruth:
     )
 
 
-def _as_pred(pred: FramePrediction) -> FramePrediction:
+def _as_pred(pred: FramePrediction, widths: Sequence[int]) -> FramePrediction:
+    a, s, c = widths
     return FramePrediction(
         _arr(pred.boxes, np.float64, 4),
         _arr(pred.classes, np.int64, None),
         _arr(pred.scores, np.float64, None),
         _arr(pred.pair_idx, np.int64, 2),
-        _arr(pred.attention, np.float64, 3),
-        _arr(pred.spatial, np.float64, 6),
-        _arr(pred.contacting, np.float64, 17),
+        _arr(pred.attention, np.float64, a),
+        _arr(pred.spatial, np.float64, s),
+        _arr(pred.contacting, np.float64, c),
     )
 
 
@@ -266,14 +271,19 @@ def pack_frames(
     gts: Sequence[FrameGroundTruth],
     preds: Sequence[Optional[FramePrediction]],
     validate: bool = True,
+    vocabulary: PredicateVocabulary = RELEASE,
 ) -> PackedFrames:
     """Validate and concatenate per-frame records (frame f = position f in both sequences).
+
+    Predicate ids and probability columns are mapped from ``vocabulary`` into the release's 26
+    columns (identity for the release).
 
     Args:
         gts: F ground-truth records.
         preds: F prediction records; ``None`` marks a frame missing from the predictions (it is
             scored with zero predictions, i.e. recall 0, and counted).
-        validate: check every field (§1.1); turn off only for inputs validated before.
+        validate: check every field; turn off only for inputs validated before.
+        vocabulary: id space of the GT triplets and widths of the prediction groups.
 
     Raises:
         EvaluationInputError: on any malformed field; the message names the frame.
@@ -283,16 +293,17 @@ def pack_frames(
             f"pack_frames: {len(gts)} GT frames but {len(preds)} predictions"
         )
     num = len(gts)
+    widths = vocabulary.group_sizes
     gts = [_as_gt(g) for g in gts]
     empty = FramePrediction(
         np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 2), np.int64),
-        np.zeros((0, 3)), np.zeros((0, 6)), np.zeros((0, 17)),
+        *(np.zeros((0, w)) for w in widths),
     )  # fmt: skip
     has_pred = np.array([p is not None for p in preds], dtype=bool)
-    preds = [empty if p is None else _as_pred(p) for p in preds]
+    preds = [empty if p is None else _as_pred(p, widths) for p in preds]
     if validate:
         for f in range(num):
-            _check_shapes(gts[f], preds[f], f"frame {f}")
+            _check_shapes(gts[f], preds[f], f"frame {f}", vocabulary)
 
     n_box = np.array([len(g.boxes) for g in gts], dtype=np.int64)
     n_trip = np.array([len(g.triplets) for g in gts], dtype=np.int64)
@@ -307,6 +318,12 @@ def pack_frames(
     trip = _cat([g.triplets for g in gts], (0, 3), np.int64)
     pairs = _cat([p.pair_idx for p in preds], (0, 2), np.int64)
     if validate:
+        bad = (trip[:, 2] < 0) | (trip[:, 2] >= vocabulary.size)
+        if bad.any():
+            raise EvaluationInputError(
+                f"GT predicate id outside [0, {vocabulary.size}) ({vocabulary.describe()}): "
+                f"{_first_frame(bad, gt_frame)}"
+            )
         bad = ((trip[:, :2] < 0) | (trip[:, :2] >= n_box[gt_frame][:, None])).any(axis=1)
         if bad.any():
             raise EvaluationInputError(
@@ -317,19 +334,30 @@ def pack_frames(
             raise EvaluationInputError(
                 f"pair_idx points at an absent predicted box: {_first_frame(bad, pair_frame)}"
             )
-    rel = np.empty((len(pairs), CONTACTING.stop), dtype=np.float64)
-    for group, field in zip(
-        (ATTENTION, SPATIAL, CONTACTING), ("attention", "spatial", "contacting")
-    ):
-        if len(pairs):
-            np.concatenate([getattr(p, field) for p in preds], out=rel[:, group.start : group.stop])
+    gt_pred = trip[:, 2].copy()
+    if vocabulary is RELEASE:
+        rel = np.empty((len(pairs), RELEASE.size), dtype=np.float64)
+        for group in RELEASE.groups:
+            if len(pairs):
+                np.concatenate(
+                    [getattr(p, group.name) for p in preds], out=rel[:, group.start : group.stop]
+                )
+    else:  # scatter into the release columns; columns this vocabulary lacks stay 0
+        release_ids = np.asarray(vocabulary.release_ids, dtype=np.int64)
+        rel = np.zeros((len(pairs), RELEASE.size), dtype=np.float64)
+        for group in vocabulary.groups:
+            if len(pairs):
+                cols = release_ids[group.start : group.stop]
+                rel[:, cols] = np.concatenate([getattr(p, group.name) for p in preds])
+        if len(gt_pred):
+            gt_pred = release_ids[np.clip(gt_pred, 0, vocabulary.size - 1)]
     pk = PackedFrames(
         num_frames=num,
         gt_boxes=_cat([g.boxes for g in gts], (0, 4), np.float64),
         gt_classes=_cat([g.classes for g in gts], (0,), np.int64),
         gt_sub=trip[:, 0] + box_off[gt_frame],
         gt_obj=trip[:, 1] + box_off[gt_frame],
-        gt_pred=trip[:, 2].copy(),
+        gt_pred=gt_pred,
         gt_frame=gt_frame,
         gt_start=_offsets(n_trip),
         box=_cat([p.boxes for p in preds], (0, 4), np.float64),

@@ -1,15 +1,16 @@
 """Scene-graph recall R@K, mean recall and the AG-paper protocol: the pure, vectorised core.
 
-Definitions: ``docs/protocol.md`` §1–§3 (community STTran protocol with
-"with" / "semi" / "no" constraints, TEMPURA / DSG-DETR mean recall, AG paper Table 5). All frames
+Definitions: docs/evaluation.md (community STTran protocol with "with" / "semi" / "no"
+constraints, TEMPURA / DSG-DETR mean recall, AG paper Table 5). All frames
 are processed together: predictions are emitted per constraint (:mod:`relation_emission`), ranked
 per frame with one stable sort on (frame, -score, emission order), matched to ground truth by a
 sorted join on (frame, subject class, predicate, object class) followed by the legacy "+1" IoU on
 the candidate pairs, and reduced with ``bincount``. No per-frame or per-triplet Python loop.
 
-Our documented choices (§5): exact score ties keep emission order (row, then predicate; flat cell
-index for "no"); frames without GT are excluded from every mean and counted; frames whose prediction
-is missing count as zero predictions (recall 0) and are counted; inputs are probabilities.
+Our documented choices (docs/evaluation.md): exact score ties keep emission order (row, then
+predicate; flat cell index for "no"); frames without GT are excluded from every mean and counted;
+frames whose prediction is missing count as zero predictions (recall 0) and are counted; inputs are
+probabilities.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ag_detectron.data.datasets.ag_categories import OTHER_RELATIONSHIP_ID, SPATIAL
 from ag_detectron.errors import EvaluationInputError
+from ag_detectron.vocabulary import RELEASE
 
 from .ranking import FrameRanker, rank_within_frames
-from .relation_emission import NO_CONSTRAINT_TOP, NUM_ALL_PREDICATES, Emitted, emit_ranked
+from .relation_emission import (
+    NO_CONSTRAINT_TOP,
+    NUM_ALL_PREDICATES,
+    SPATIAL,
+    Emitted,
+    emit_ranked,
+    removed_columns,
+)
 from .relation_inputs import FrameGroundTruth, FramePrediction, PackedFrames, pack_frames
 
 __all__ = [
@@ -38,7 +46,7 @@ __all__ = [
 
 CONSTRAINTS = ("with", "semi", "no", "ag_paper")
 DEFAULT_TOPK = (10, 20, 50, 100)
-MEAN_RECALL_EPS = 1e-10  # TEMPURA's denominator guard in mR@K_pooled (§2)
+MEAN_RECALL_EPS = 1e-10  # TEMPURA's denominator guard in mR@K_pooled
 
 
 class ConstraintResult(NamedTuple):
@@ -53,9 +61,10 @@ class ConstraintResult(NamedTuple):
         recall: K -> mean over frames with GT of hits / num_gt.
         mean_recall_pooled: K -> mR@K_pooled (TEMPURA).
         mean_recall_frame: K -> mR@K_frame (DSG-DETR formula).
-        per_predicate_pooled: (26, nK) hit_p / cnt_p; NaN for predicates absent from GT or removed.
+        per_predicate_pooled: (26, nK) hit_p / cnt_p per release predicate; NaN for predicates
+            absent from GT or removed.
         per_predicate_frame: (26, nK) R_p of the per-frame variant; NaN likewise.
-        predicate_count: (26,) int64 GT triplets per predicate.
+        predicate_count: (26,) int64 GT triplets per release predicate.
         num_frames_without_gt: frames excluded from the means.
         num_frames_missing_predictions: frames whose prediction was ``None`` (scored as recall 0).
     """
@@ -83,7 +92,7 @@ class ConstraintResult(NamedTuple):
 
 
 def iou_plus_one(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Legacy Fast R-CNN IoU with the "+1 pixel" convention, element-wise (§1.6).
+    """Legacy Fast R-CNN IoU with the "+1 pixel" convention, element-wise.
 
     Args:
         gt: (N, 4) XYXY boxes; pred: (N, 4) XYXY boxes (paired row by row).
@@ -119,11 +128,12 @@ def _class_codes(*arrays: np.ndarray) -> Tuple[List[np.ndarray], int]:
 def _gt_view(pk: PackedFrames, constraint: str, num_predicates: int) -> Tuple[np.ndarray, ...]:
     """(sub, obj, predicate, frame) of the GT triplets used by ``constraint``."""
     sub, obj, pred, frame = pk.gt_sub, pk.gt_obj, pk.gt_pred, pk.gt_frame
-    if constraint == "ag_paper":  # (person, object) for every type (§3.2)
+    if constraint == "ag_paper":  # (person, object) for every type
         spatial = (pred >= SPATIAL.start) & (pred < SPATIAL.stop)
         sub, obj = np.where(spatial, obj, sub), np.where(spatial, sub, obj)
-    if num_predicates == NUM_ALL_PREDICATES - 1:
-        keep = pred != OTHER_RELATIONSHIP_ID
+    removed = removed_columns(num_predicates)
+    if len(removed):
+        keep = ~np.isin(pred, removed)
         sub, obj, pred, frame = sub[keep], obj[keep], pred[keep], frame[keep]
     return sub, obj, pred, frame
 
@@ -188,7 +198,7 @@ def _first_match_rank(
 def _mean_recalls(
     hit: np.ndarray, g_pred: np.ndarray, g_frame: np.ndarray, num_predicates: int
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-predicate recalls of both mR variants (§2). ``hit``: (T, nK) bool."""
+    """Per-predicate recalls of both mR variants. ``hit``: (T, nK) bool."""
     n_k = hit.shape[1]
     count = np.bincount(g_pred, minlength=NUM_ALL_PREDICATES).astype(np.int64)
     pooled_hits = np.stack(
@@ -209,8 +219,7 @@ def _mean_recalls(
             sums, frames_per_pred, out=np.zeros(NUM_ALL_PREDICATES), where=frames_per_pred > 0
         )
     valid = np.ones(NUM_ALL_PREDICATES, dtype=bool)
-    if num_predicates == NUM_ALL_PREDICATES - 1:
-        valid[OTHER_RELATIONSHIP_ID] = False
+    valid[removed_columns(num_predicates)] = False
     mr_pooled = pooled[valid].sum(axis=0) / num_predicates
     mr_frame = per_frame[valid].sum(axis=0) / num_predicates
     absent = (count == 0) | ~valid
@@ -225,7 +234,7 @@ def evaluate_constraint(
     topk: Sequence[int] = DEFAULT_TOPK,
     iou_thresh: float = 0.5,
     semi_thresh: float = 0.9,
-    num_predicates: int = 26,
+    num_predicates: int = RELEASE.size,
 ) -> ConstraintResult:
     """R@K and both mR@K of one constraint on packed frames (see module docstring)."""
     topk = tuple(int(k) for k in topk)
@@ -271,7 +280,7 @@ def evaluate_constraint(
 
 
 def video_mean(values: np.ndarray, valid: np.ndarray, video_ids: Sequence[str]) -> np.ndarray:
-    """Mean of per-frame ``values`` (F, nK) within each video, then over videos (§3.2).
+    """Mean of per-frame ``values`` (F, nK) within each video, then over videos.
 
     Frames with ``valid`` False (no GT) are ignored; videos without a valid frame are skipped.
     """
@@ -295,7 +304,7 @@ def evaluate_relations(
     topk: Sequence[int] = DEFAULT_TOPK,
     iou_thresh: float = 0.5,
     semi_thresh: float = 0.9,
-    num_predicates: int = 26,
+    num_predicates: int = RELEASE.size,
 ) -> Dict[str, ConstraintResult]:
     """Scene-graph recall of F frames under every constraint in ``constraints``.
 
@@ -306,7 +315,8 @@ def evaluate_relations(
         topk: recall cut-offs K.
         iou_thresh: IoU₁ threshold, inclusive, on subject and object boxes.
         semi_thresh: "semi" per-cell threshold, strict ``>``.
-        num_predicates: 26, or 25 to drop ``other_relationship`` from GT and predictions.
+        num_predicates: 26, or 25 to drop ``other_relationship`` from GT and predictions (the
+            inputs are in release ids either way; :func:`pack_frames` maps other vocabularies).
 
     Returns:
         constraint -> :class:`ConstraintResult`. Use :func:`video_mean` on

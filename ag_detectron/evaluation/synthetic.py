@@ -8,9 +8,13 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ag_detectron.vocabulary import RELEASE
+
 from .relation_inputs import FrameGroundTruth, FramePrediction, frame_ground_truth
 
 __all__ = ["random_case"]
+
+_A, _S, _C = RELEASE.group_sizes  # release widths (attention, spatial, contacting)
 
 
 def random_case(
@@ -37,9 +41,9 @@ def random_case(
             boxes[0],
             boxes[1:],
             classes,
-            attention=rng.integers(0, 3, size=n),
-            spatial=[rng.choice(6, size=rng.integers(0, 3)) for _ in range(n)],  # may repeat
-            contacting=[rng.choice(17, size=rng.integers(0, 3)) for _ in range(n)],
+            attention=rng.integers(0, _A, size=n),
+            spatial=[rng.choice(_S, size=rng.integers(0, 3)) for _ in range(n)],  # may repeat
+            contacting=[rng.choice(_C, size=rng.integers(0, 3)) for _ in range(n)],
         )
         if mode == "predcls":
             pboxes, pcls, pscore = gt.boxes.copy(), gt.classes.copy(), np.ones(n + 1)
@@ -56,13 +60,13 @@ def random_case(
             objs = rng.integers(1, m + 1, size=num_pairs)
             pairs = np.stack([np.zeros(num_pairs, int), objs], axis=1)
         P = len(pairs)
-        att = rng.dirichlet(np.ones(3), size=P)
-        spa = rng.uniform(0, 1, size=(P, 6))
-        con = rng.uniform(0, 1, size=(P, 17))
+        att = rng.dirichlet(np.ones(_A), size=P)
+        spa = rng.uniform(0, 1, size=(P, _S))
+        con = rng.uniform(0, 1, size=(P, _C))
         if zeros and P:
             spa[rng.uniform(size=spa.shape) < 0.3] = 0.0
             con[rng.uniform(size=con.shape) < 0.3] = 0.0
-            att[rng.uniform(size=P) < 0.2] = [0.0, 0.0, 1.0]
+            att[rng.uniform(size=P) < 0.2] = np.eye(_A)[-1]  # all mass on the last
         pred = FramePrediction(pboxes, pcls, pscore, pairs, att, spa, con)
         if mode == "sgdet" and rng.uniform() < 0.05:
             pred = None

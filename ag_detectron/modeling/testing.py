@@ -8,6 +8,7 @@ from detectron2.config import CfgNode, get_cfg
 from detectron2.structures import Boxes, Instances
 
 from ag_detectron.config import add_ag_config
+from ag_detectron.vocabulary import RELEASE, PredicateVocabulary
 
 __all__ = ["tiny_scene_graph_cfg", "make_relation_input", "default_frame"]
 
@@ -70,14 +71,14 @@ def make_relation_input(
     image_size=(64, 96),
     seed: int = 0,
     original_size: Optional[Sequence[int]] = None,
-    group_sizes: Sequence[int] = (3, 6, 17),
+    vocabulary: PredicateVocabulary = RELEASE,
 ) -> Dict:
     """One mapper-output dict (design.md) from hand-written boxes and relations.
 
     Args:
         boxes: (N, 4) XYXY in image coordinates; classes: N category ids.
         relations: ``{"pair": (s, o), "attention": [g], "spatial": [g..], "contacting": [g..]}``
-            with **global** predicate ids.
+            with ids of ``vocabulary`` (release ids by default).
         original_size: (height, width) for the output rescaling; default ``image_size``.
     """
     g = torch.Generator().manual_seed(seed)
@@ -86,15 +87,13 @@ def make_relation_input(
     inst.gt_boxes = Boxes(torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4))
     inst.gt_classes = torch.tensor(classes, dtype=torch.long)
     rel = Instances((h, w))
-    a, s, c = group_sizes
-    multi_hot = torch.zeros(len(relations), a + s + c)
+    multi_hot = torch.zeros(len(relations), vocabulary.size)
     for i, r in enumerate(relations):
-        for key in ("attention", "spatial", "contacting"):
+        for key in vocabulary.group_names:
             multi_hot[i, list(r.get(key, []))] = 1.0
     rel.gt_pair_idx = torch.tensor([r["pair"] for r in relations], dtype=torch.long).reshape(-1, 2)
-    rel.gt_attention = multi_hot[:, :a]
-    rel.gt_spatial = multi_hot[:, a : a + s]
-    rel.gt_contacting = multi_hot[:, a + s :]
+    for group in vocabulary.groups:
+        rel.set(group.target_field, multi_hot[:, group.start : group.stop])
     oh, ow = original_size or image_size
     return {
         "image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8),

@@ -12,10 +12,12 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 import torch
 from detectron2.structures import Instances
 
+from ag_detectron.vocabulary import RELEASE
+
 __all__ = ["remap_pairs", "relations_to_instances", "filter_relations", "GROUP_FIELDS"]
 
-# predicate group name -> field of the relations Instances
-GROUP_FIELDS = {"attention": "gt_attention", "spatial": "gt_spatial", "contacting": "gt_contacting"}
+# predicate group name -> field of the relations Instances (same names in every vocabulary)
+GROUP_FIELDS = {g.name: g.target_field for g in RELEASE.groups}
 
 
 def remap_pairs(
@@ -61,13 +63,13 @@ def relations_to_instances(
             ``{"subject", "object", "attention": [g], "spatial": [g...], "contacting": [g...]}``
             with GLOBAL predicate ids.
         image_size: (H, W).
-        predicate_groups: ``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}``
+        predicate_groups: the dataset metadata's ``predicate_groups``, group name -> (start, stop)
+            (:meth:`ag_detectron.vocabulary.PredicateVocabulary.metadata`)
             (metadata).
 
     Returns:
-        Instances with ``gt_pair_idx`` (R, 2) long, ``gt_attention`` (R, 3) float one-hot,
-        ``gt_spatial`` (R, 6) and ``gt_contacting`` (R, 17) float multi-hot (widths from the
-        groups).
+        Instances with ``gt_pair_idx`` (R, 2) long and one float 0/1 field ``gt_<group>``
+        (R, stop - start) per group (release: attention 3 one-hot, spatial 6, contacting 17).
     """
     rels = [r for r in relations if r["subject"] >= 0]
     out = Instances(image_size)

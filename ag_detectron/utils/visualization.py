@@ -3,8 +3,9 @@
 Works on ground truth (a dataset dict, docs/design.md) and on model output
 (``{"instances", "relations"}`` with ``pred_boxes``, ``pred_classes``, ``scores`` and ``pair_idx``,
 ``attention_scores``, ``spatial_scores``, ``contacting_scores``), so ``tools/visualize_data.py`` and
-a predict tool share one renderer. Rendering uses matplotlib's Agg backend; functions return figures
-or ``(H, W, 3) uint8`` RGB arrays.
+a predict tool share one renderer. Class and predicate tokens are drawn by their readable names
+(``closet/cabinet``, ``not looking at``; :mod:`ag_detectron.vocabulary`). Rendering uses
+matplotlib's Agg backend; functions return figures or ``(H, W, 3) uint8`` RGB arrays.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from ag_detectron.vocabulary import (  # noqa: E402
+    GROUP_NAMES,
+    object_display_name,
+    predicate_display_name,
+)
+
 __all__ = [
     "SceneGraph",
     "scene_graph_from_dataset_dict",
@@ -29,7 +36,7 @@ __all__ = [
     "figure_to_array",
 ]
 
-_GROUPS = ("attention", "spatial", "contacting")
+_GROUPS = GROUP_NAMES
 _GROUP_COLORS = {"attention": "#1f77b4", "spatial": "#2ca02c", "contacting": "#d62728"}
 
 
@@ -52,10 +59,13 @@ def scene_graph_from_dataset_dict(d: Mapping[str, Any], metadata: Any) -> SceneG
     rels = [r for r in d.get("relations", []) if r["subject"] >= 0]
     return SceneGraph(
         boxes=boxes,
-        labels=[classes[a["category_id"]] for a in anns],
+        labels=[object_display_name(classes[a["category_id"]]) for a in anns],
         scores=None,
         pairs=[(r["subject"], r["object"]) for r in rels],
-        predicates=[{g: [(predicates[i], 1.0) for i in r[g]] for g in _GROUPS} for r in rels],
+        predicates=[
+            {g: [(predicate_display_name(predicates[i]), 1.0) for i in r[g]] for g in _GROUPS}
+            for r in rels
+        ],
     )
 
 
@@ -78,11 +88,14 @@ def scene_graph_from_model_output(
     names = metadata.predicate_classes
     return _select_graph(
         boxes=boxes,
-        labels=[metadata.thing_classes[c] for c in classes],
+        labels=[object_display_name(metadata.thing_classes[c]) for c in classes],
         scores=scores,
         pairs=pairs,
         group_scores={g: _np(rel.get(f"{g}_scores")).reshape(len(pairs), -1) for g in _GROUPS},
-        group_names={g: names[a:b] for g, (a, b) in metadata.predicate_groups.items()},
+        group_names={
+            g: [predicate_display_name(n) for n in names[a:b]]
+            for g, (a, b) in metadata.predicate_groups.items()
+        },
         score_thresh=score_thresh,
         predicate_thresh=predicate_thresh,
         max_pairs=max_pairs,
@@ -153,7 +166,7 @@ def _select_graph(
             sc = group_scores[g][i]
             idx = (
                 [int(np.argmax(sc))]
-                if g == "attention"
+                if g == _GROUPS[0]  # the single-label group
                 else [k for k in np.argsort(-sc) if sc[k] >= predicate_thresh]
             )
             if not idx:
@@ -287,7 +300,10 @@ def relation_timeline(
             rows[key], [y] * len(rows[key]), marker="s", s=30, color=_GROUP_COLORS[g], zorder=3
         )
     ax.set_yticks(range(len(keys)))
-    ax.set_yticklabels([f"{obj}: {names[pid]}" for obj, pid in keys], fontsize=7)
+    ax.set_yticklabels(
+        [f"{object_display_name(obj)}: {predicate_display_name(names[pid])}" for obj, pid in keys],
+        fontsize=7,
+    )
     ax.set_xticks(xs if len(xs) <= 30 else xs[:: max(1, len(xs) // 30)])
     ax.tick_params(axis="x", labelsize=6, rotation=90)
     ax.set_xlabel("frame number (native fps)")

@@ -224,19 +224,10 @@ if __name__ == "__main__":
 
 
 class TestConfigOptions(unittest.TestCase):
-    def test_cfg_keys_map_to_loader_options(self):
-        from detectron2.config import get_cfg
-
-        from ag_detectron.config import add_ag_config
-        from ag_detectron.data.datasets import load_options_from_cfg
-
-        cfg = get_cfg()
-        add_ag_config(cfg)
-        cfg.merge_from_list(
-            ["DATASETS.AG.FILTER_PRESET", "sttran", "DATASETS.AG.MIN_FRAMES_PER_VIDEO", "4"]
-        )
+    def test_preset_with_override(self):
+        # Options are keyword arguments of the loader (no DATASETS.AG config namespace).
         with tempfile.TemporaryDirectory() as root:
             p, o = make_ag_annotations()
             write_ag_root(root, p, o)
-            _, counts = _load(root, "test", **load_options_from_cfg(cfg))
+            _, counts = _load(root, "test", filter_preset="sttran", min_frames_per_video=4)
             self.assertEqual((counts["no_person"], counts["short_videos"]), (1, 1))

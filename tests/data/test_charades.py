@@ -55,6 +55,7 @@ class TestCharades(unittest.TestCase):
         self.assertEqual(v["actions"], [(2, 11.9, 21.2), (1, 0.0, 12.6)])
         self.assertEqual(v["labels"], [0, 1, 1])
         self.assertEqual(v["frame_dir"], os.path.join(self.root, "Charades_v1_rgb", "46GP8"))
+        self.assertEqual(v["video_file"], os.path.join(self.root, "Charades_v1_480", "46GP8.mp4"))
         self.assertEqual(videos[1]["actions"], [])
         self.assertEqual(videos[1]["labels"], [0, 0, 0])
         self.assertEqual(videos[2]["actions"][0], (0, 9.5, 3.2))  # end < start kept as-is

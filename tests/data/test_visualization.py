@@ -38,7 +38,7 @@ class TestVisualization(unittest.TestCase):
         g = scene_graph_from_dataset_dict(d, META)
         self.assertEqual(g["labels"], ["person", "chair", "book"])
         self.assertEqual(g["pairs"], [(0, 1), (0, 2)])
-        self.assertEqual(g["predicates"][0]["contacting"], [("sittingon", 1.0)])
+        self.assertEqual(g["predicates"][0]["contacting"], [("sitting on", 1.0)])
         img = figure_to_array(
             draw_scene_graph(np.zeros((270, 480, 3), np.uint8), g, title=d["image_id"])
         )
@@ -66,9 +66,9 @@ class TestVisualization(unittest.TestCase):
         # the low-scoring book and its pair are dropped
         self.assertEqual(g["labels"], ["person", "chair"])
         self.assertEqual(g["pairs"], [(0, 1)])
-        self.assertEqual([n for n, _ in g["predicates"][0]["attention"]], ["notlookingat"])
+        self.assertEqual([n for n, _ in g["predicates"][0]["attention"]], ["not looking at"])
         self.assertEqual([n for n, _ in g["predicates"][0]["spatial"]], ["beneath"])
-        self.assertEqual([n for n, _ in g["predicates"][0]["contacting"]], ["sittingon", "holding"])
+        self.assertEqual([n for n, _ in g["predicates"][0]["contacting"]], ["sitting on", "holding"])
         figure_to_array(draw_scene_graph(np.zeros((180, 320, 3), np.uint8), g))
         # the JSON prediction record of the same output selects the same graph
         from ag_detectron.engine.predictions import scene_graph_record
@@ -87,8 +87,8 @@ class TestVisualization(unittest.TestCase):
         dicts = [d for d in self._gt() if d["video_id"] == "001YG"]
         fig = relation_timeline(dicts, META)
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-        self.assertIn("chair: sittingon", labels)
-        self.assertIn("book: otherrelationship", labels)
+        self.assertIn("chair: sitting on", labels)
+        self.assertIn("book: other relationship", labels)
         self.assertGreater(figure_to_array(fig).size, 0)
 
     def test_tool(self):

@@ -1,4 +1,5 @@
 """``SOLVER.OPTIMIZER``: ``Trainer.build_optimizer`` creates SGD or AdamW from the config."""
+
 import unittest
 
 import torch
@@ -19,8 +20,12 @@ def _cfg(**solver):
 
 def _model() -> torch.nn.Module:
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
-                               torch.nn.Linear(4 * 6 * 6, 2))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 6 * 6, 2),
+    )
 
 
 class TestBuildOptimizer(unittest.TestCase):
@@ -49,16 +54,25 @@ class TestBuildOptimizer(unittest.TestCase):
 
         def mlp():  # (a conv bias before BatchNorm has a ~0 gradient that Adam turns into noise)
             torch.manual_seed(0)
-            return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 16), torch.nn.ReLU(),
-                                       torch.nn.LayerNorm(16), torch.nn.Linear(16, 2))
+            return torch.nn.Sequential(
+                torch.nn.Flatten(),
+                torch.nn.Linear(192, 16),
+                torch.nn.ReLU(),
+                torch.nn.LayerNorm(16),
+                torch.nn.Linear(16, 2),
+            )
 
         models = [mlp(), mlp()]
         fused = Trainer.build_optimizer(cfg, models[0])
         self.assertTrue(fused.defaults["fused"])
         reference = torch.optim.AdamW(
-            [{"params": g["params"], "weight_decay": g["weight_decay"]}
-             for g in Trainer.build_optimizer(cfg, models[1]).param_groups],
-            lr=0.01, foreach=False)
+            [
+                {"params": g["params"], "weight_decay": g["weight_decay"]}
+                for g in Trainer.build_optimizer(cfg, models[1]).param_groups
+            ],
+            lr=0.01,
+            foreach=False,
+        )
         x = torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(1))
         y = torch.randint(0, 2, (8,), generator=torch.Generator().manual_seed(2))
         for model, opt in zip(models, (fused, reference)):

@@ -1,4 +1,5 @@
 """tools/predict.py on a folder of frames and on a video: JSON schema, drawings, bad frames."""
+
 import json
 import os
 import tempfile
@@ -10,10 +11,10 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.modeling import build_model
 from PIL import Image
 
-from ag_detectron.data.datasets.ag_categories import OBJECT_CLASSES, PREDICATE_CLASSES
+from ag_detectron.vocabulary import OBJECT_CLASSES, OBJECT_READABLE_NAMES, RELEASE
 from ag_detectron.engine.testing import CONFIG_DIR, load_tool, tiny_config
-from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
 from ag_detectron.errors import DatasetFormatError
+from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
 
 CONFIG = "quick_schedules/reldn_synth_sgdet_instant_test.yaml"
 
@@ -25,9 +26,9 @@ class TestPredict(unittest.TestCase):
         root = cls._tmp.name
         cls.stats = os.path.join(root, "stats.json")
 
-        counts = np.ones((len(OBJECT_CLASSES), len(PREDICATE_CLASSES)), dtype=np.int64)
+        counts = np.ones((len(OBJECT_CLASSES), RELEASE.size), dtype=np.int64)
         save_predicate_counts(cls.stats, PredicateCounts(counts.sum(1), counts), list(OBJECT_CLASSES),
-                              list(PREDICATE_CLASSES), [3, 6, 17], ["test"])
+                              list(RELEASE.classes), RELEASE.group_sizes, ["test"])
         torch.manual_seed(0)
         cfg = tiny_config(CONFIG, {"MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": cls.stats})
         cls.weights = os.path.join(root, "model.pth")
@@ -49,9 +50,10 @@ class TestPredict(unittest.TestCase):
     def tearDownClass(cls):
         cls._tmp.cleanup()
 
-    def _argv(self, inp, out, *extra):
+    def _argv(self, inp, out, *extra, stats=None):
         return ["--config-file", os.path.join(CONFIG_DIR, CONFIG), "--input", inp, "--output", out, *extra,
-                "MODEL.WEIGHTS", self.weights, "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", self.stats,
+                "MODEL.WEIGHTS", self.weights,
+                "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", self.stats if stats is None else stats,
                 "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0"]
 
     def _check_record(self, record):
@@ -59,12 +61,16 @@ class TestPredict(unittest.TestCase):
         ids = {o["id"] for o in record["objects"]}
         self.assertGreater(len(record["relations"]), 0)
         for o in record["objects"]:
+            self.assertEqual(o["class"], OBJECT_READABLE_NAMES[o["category_id"]])
             self.assertEqual(len(o["box"]), 4)
             self.assertTrue(0.0 <= o["score"] <= 1.0)
         for r in record["relations"]:
             self.assertIn(r["subject"], ids)
             self.assertIn(r["object"], ids)
-            self.assertEqual([len(r[g]) for g in ("attention", "spatial", "contacting")], [3, 6, 17])
+            self.assertEqual([len(r[g]) for g in RELEASE.group_names], list(RELEASE.group_sizes))
+            # readable names (ids unchanged: "category_id")
+            self.assertEqual(list(r["attention"]), list(RELEASE.readable_names[:3]))
+            self.assertIn("on the side of", r["spatial"])
             self.assertAlmostEqual(sum(r["attention"].values()), 1.0, places=2)
             for g in ("spatial", "contacting"):
                 self.assertTrue(all(0.0 <= v <= 1.0 for v in r[g].values()))
@@ -78,7 +84,19 @@ class TestPredict(unittest.TestCase):
         self.assertEqual([r["frame"] for r in saved["frames"]], ["000001.png", "000003.png"])
         for record in saved["frames"]:
             self._check_record(record)
-        self.assertEqual(sorted(os.listdir(os.path.join(out, "frames"))), ["000001.png", "000003.png"])
+        self.assertEqual(
+            sorted(os.listdir(os.path.join(out, "frames"))), ["000001.png", "000003.png"]
+        )
+
+    def test_checkpoint_alone_and_mode_in_another_case(self):
+        # the trained checkpoint holds the frequency table: no stats file needed; MODE any case
+        with_stats = self.predict.main(self._argv(self.frames, os.path.join(self._tmp.name, "a"),
+                                                  "--no-draw", "--max-frames", "1"))
+        without = self.predict.main(self._argv(
+            self.frames, os.path.join(self._tmp.name, "b"), "--no-draw", "--max-frames", "1",
+            "MODEL.ROI_RELATION_HEAD.MODE", "PredCls", stats="/nonexistent/stats.json"))
+        self.assertEqual(without["frames"], with_stats["frames"])
+        self._check_record(without["frames"][0])
 
     def test_video_file(self):
         import av
@@ -94,7 +112,9 @@ class TestPredict(unittest.TestCase):
                 container.mux(packet)
         out = os.path.join(self._tmp.name, "out_video")
         result = self.predict.main(self._argv(video, out, "--no-draw"))
-        self.assertEqual([r["frame"] for r in result["frames"]], [f"clip.mp4#{i:06d}" for i in range(3)])
+        self.assertEqual(
+            [r["frame"] for r in result["frames"]], [f"clip.mp4#{i:06d}" for i in range(3)]
+        )
         for record in result["frames"]:
             self._check_record(record)
         self.assertFalse(os.path.exists(os.path.join(out, "frames")))

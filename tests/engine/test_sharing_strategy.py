@@ -1,4 +1,6 @@
-"""``DATALOADER.SHARING_STRATEGY``: applied when the trainer builds loaders; unknown names are refused."""
+"""``DATALOADER.SHARING_STRATEGY``: applied when the trainer builds loaders; unknown names are
+refused."""
+
 import unittest
 
 import torch

@@ -1,4 +1,6 @@
-"""End to end through ``tools/train_net.py``: train a few iterations, resume, evaluate (tiny fixture)."""
+"""End to end through ``tools/train_net.py``: train a few iterations, resume, evaluate (tiny
+fixture)."""
+
 import json
 import os
 import tempfile
@@ -7,7 +9,6 @@ import unittest
 from detectron2.engine import default_argument_parser
 
 from ag_detectron.engine.testing import CONFIG_DIR, load_tool, register_tiny_ag, write_tiny_stats
-
 
 
 class TestTrainNet(unittest.TestCase):
@@ -23,17 +24,25 @@ class TestTrainNet(unittest.TestCase):
     def tearDownClass(cls):
         cls._tmp.cleanup()
 
-    def _run(self, config: str, out: str, *extra: str, eval_only: bool = False, resume: bool = False):
+    def _run(
+        self, config: str, out: str, *extra: str, eval_only: bool = False, resume: bool = False
+    ):
         argv = ["--config-file", os.path.join(CONFIG_DIR, config)]
         argv += ["--eval-only"] if eval_only else []
         argv += ["--resume"] if resume else []
         argv += [
-            "DATASETS.TRAIN", f"('{self.train}',)",
-            "DATASETS.TEST", f"('{self.test}',)",
-            "OUTPUT_DIR", out,
-            "SOLVER.MAX_ITER", "3",
-            "SOLVER.CHECKPOINT_PERIOD", "2",
-            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", self.stats,
+            "DATASETS.TRAIN",
+            f"('{self.train}',)",
+            "DATASETS.TEST",
+            f"('{self.test}',)",
+            "OUTPUT_DIR",
+            out,
+            "SOLVER.MAX_ITER",
+            "3",
+            "SOLVER.CHECKPOINT_PERIOD",
+            "2",
+            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE",
+            self.stats,
             *extra,
         ]
         args = default_argument_parser().parse_args(argv)
@@ -52,14 +61,22 @@ class TestTrainNet(unittest.TestCase):
         metrics = os.path.join(out, "metrics.json")
         first_run = len(self._iterations(metrics))
         # --resume continues from the last checkpoint (after iteration 3) up to the new MAX_ITER.
-        self._run("quick_schedules/faster_rcnn_synth_instant_test.yaml", out, "SOLVER.MAX_ITER", "5",
-                  resume=True)
+        self._run(
+            "quick_schedules/faster_rcnn_synth_instant_test.yaml",
+            out,
+            "SOLVER.MAX_ITER",
+            "5",
+            resume=True,
+        )
         resumed = self._iterations(metrics)[first_run:]
         self.assertGreater(len(resumed), 0)
         self.assertGreaterEqual(min(resumed), 3)
         results = self._run(
-            "quick_schedules/faster_rcnn_synth_instant_test.yaml", out,
-            "MODEL.WEIGHTS", os.path.join(out, "model_final.pth"), eval_only=True,
+            "quick_schedules/faster_rcnn_synth_instant_test.yaml",
+            out,
+            "MODEL.WEIGHTS",
+            os.path.join(out, "model_final.pth"),
+            eval_only=True,
         )
         self.assertIn("bbox", results)
         self.assertIn("AP50", results["bbox"])
@@ -69,22 +86,32 @@ class TestTrainNet(unittest.TestCase):
         self._run("quick_schedules/reldn_synth_predcls_instant_test.yaml", out)
         self.assertTrue(os.path.isfile(os.path.join(out, "model_final.pth")))
         results = self._run(
-            "quick_schedules/reldn_synth_predcls_instant_test.yaml", out,
-            "MODEL.WEIGHTS", os.path.join(out, "model_final.pth"), eval_only=True,
+            "quick_schedules/reldn_synth_predcls_instant_test.yaml",
+            out,
+            "MODEL.WEIGHTS",
+            os.path.join(out, "model_final.pth"),
+            eval_only=True,
         )
         self.assertIn("sgg", results)
         sgg = results["sgg"]
-        for key in ("predcls/with/R@20", "predcls/no/R@20", "predcls/ag_paper_image/R@20",
-                    "predcls/with/mR@20_pooled"):
+        for key in (
+            "predcls/with/R@20",
+            "predcls/no/R@20",
+            "predcls/ag_paper_image/R@20",
+            "predcls/with/mR@20_pooled",
+        ):
             self.assertIn(key, sgg)
             self.assertGreaterEqual(sgg[key], 0.0)
             self.assertLessEqual(sgg[key], 1.0)
-        # PredCls pairs are the GT pairs: with <= 6 objects, the "no constraint" R@50 scores every GT triplet.
+        # PredCls pairs are the GT pairs: with <= 6 objects, the "no constraint" R@50 scores every
+        # GT triplet.
         self.assertGreater(sgg["predcls/no/R@50"], 0.99)
 
     def test_sgdet_eval_adds_box_ap(self):
         out = os.path.join(self.root, "sgdet")
-        results = self._run("quick_schedules/reldn_synth_sgdet_instant_test.yaml", out, eval_only=True)
+        results = self._run(
+            "quick_schedules/reldn_synth_sgdet_instant_test.yaml", out, eval_only=True
+        )
         self.assertIn("sgg", results)
         self.assertIn("sgdet/with/R@20", results["sgg"])
         self.assertIn("bbox", results)

@@ -314,9 +314,19 @@ class TestConfigErrors(unittest.TestCase):
         with self.assertRaises(ConfigError):
             build_model(cfg)
 
-    def test_frequency_prior_needs_file(self):
-        with self.assertRaisesRegex(ConfigError, "FREQ_BIAS_FILE"):
-            build_model(tiny_scene_graph_cfg("predcls", head="FrequencyPriorHead"))
+    def test_frequency_prior_needs_file_to_train(self):
+        # built without the stats (a checkpoint may hold the table), refuses to train from zeros
+        for freq_file in ("", "/nonexistent/stats.json"):
+            model = build_model(
+                tiny_scene_graph_cfg("predcls", head="FrequencyPriorHead", freq_file=freq_file)
+            )
+            with self.assertRaisesRegex(ConfigError, "FREQ_BIAS_FILE"):
+                _train_step(model, [default_frame(0)])
+
+    def test_reldn_with_absent_stats_file_refuses_to_train(self):
+        model = build_model(tiny_scene_graph_cfg("predcls", freq_file="/nonexistent/stats.json"))
+        with self.assertRaisesRegex(ConfigError, "does not exist"):
+            _train_step(model, [default_frame(0)])
 
 
 class TestFrequencyPriorHead(unittest.TestCase):

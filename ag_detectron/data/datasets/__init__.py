@@ -7,7 +7,7 @@ from .action_genome import (
     load_action_genome_with_counts,
     register_action_genome,
 )
-from .ag_options import AGLoadOptions, load_options_from_cfg, resolve_load_options
+from .ag_options import AGLoadOptions, resolve_load_options
 from .charades import load_charades, read_charades_classes, register_charades
 from .fps import (
     ag_frame_to_charades_frame,
@@ -24,7 +24,6 @@ __all__ = [
     "load_action_genome",
     "load_action_genome_with_counts",
     "load_charades",
-    "load_options_from_cfg",
     "load_video_fps",
     "read_charades_classes",
     "register_action_genome",

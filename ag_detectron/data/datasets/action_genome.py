@@ -23,6 +23,8 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
+from ag_detectron.vocabulary import predicate_vocabulary
+
 from . import ag_categories as C
 from .ag_columnar import decode_frames
 from .ag_options import AGLoadOptions, resolve_load_options
@@ -43,15 +45,10 @@ LOADER_VERSION = 2  # bump when the dict format or parsing changes: invalidates 
 
 
 def ag_predicate_metadata(num_predicates: int = 26) -> Dict[str, Any]:
-    """``predicate_classes`` and ``predicate_groups`` (index ranges) for 26 (release) or 25
-    (paper)."""
-    preds = list(C.PREDICATE_CLASSES)
-    groups = {g.name: (g.start, g.stop) for g in C.PREDICATE_GROUPS}
-    if num_predicates == 25:
-        preds.pop(C.OTHER_RELATIONSHIP_ID)
-        start, stop = groups["contacting"]
-        groups["contacting"] = (start, stop - 1)
-    return {"predicate_classes": preds, "predicate_groups": groups}
+    """The metadata entries of the predicate vocabulary with ``num_predicates`` (26 release, 25
+    paper): ``predicate_classes``, ``predicate_readable_names``, ``predicate_groups`` (name ->
+    (start, stop)) and ``predicate_multi_label`` (:meth:`PredicateVocabulary.metadata`)."""
+    return predicate_vocabulary(num_predicates, "num_predicates").metadata()
 
 
 @contextlib.contextmanager
@@ -166,8 +163,9 @@ def register_action_genome(
     """Register an Action Genome split under ``name`` (lazy: nothing is read until
     ``DatasetCatalog.get``).
 
-    Metadata: ``thing_classes`` (36), ``predicate_classes`` (26 or 25), ``predicate_groups``
-    (``{"attention": (0, 3), "spatial": (3, 9), "contacting": (9, 26)}``),
+    Metadata: ``thing_classes`` (36 tokens), ``thing_readable_names``, the predicate vocabulary
+    (:func:`ag_predicate_metadata`: ``predicate_classes`` 26 or 25, ``predicate_groups`` as index
+    ranges, ...),
     ``evaluator_type="ag_relation"``, ``root``, ``split``, ``filter_preset``, ``load_options``
     (resolved), ``allow_horizontal_flip=True`` (no AG predicate is left/right), ``video_fps_file``
     (``root/annotations/video_fps.json``).
@@ -181,6 +179,7 @@ def register_action_genome(
     )
     MetadataCatalog.get(name).set(
         thing_classes=list(C.OBJECT_CLASSES),
+        thing_readable_names=list(C.OBJECT_READABLE_NAMES),
         evaluator_type="ag_relation",
         root=root,
         split=split,

@@ -13,9 +13,14 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from detectron2.structures import BoxMode
 
+from ag_detectron.vocabulary import GROUP_NAMES
+
 __all__ = ["ColumnarBuilder", "encode_frames", "decode_frames"]
 
-_GROUPS = ("attention", "spatial", "contacting")
+# The relation dicts' label keys, one CSR column each. The hot loops below spell the three names
+# out (a dict literal is several times faster than a comprehension over 288k relations).
+_GROUPS = GROUP_NAMES
+assert _GROUPS == ("attention", "spatial", "contacting"), _GROUPS
 
 
 def _offsets(lengths: List[int]) -> np.ndarray:

@@ -30,7 +30,7 @@ from typing import Any, Dict, NamedTuple, Optional
 
 from ag_detectron.errors import ConfigError
 
-__all__ = ["AGLoadOptions", "FILTER_PRESETS", "resolve_load_options", "load_options_from_cfg"]
+__all__ = ["AGLoadOptions", "FILTER_PRESETS", "resolve_load_options"]
 
 
 class AGLoadOptions(NamedTuple):
@@ -68,7 +68,7 @@ def resolve_load_options(filter_preset: str = "none", **overrides: Optional[Any]
     """
     if filter_preset not in FILTER_PRESETS:
         raise ConfigError(
-            f"DATASETS.AG.FILTER_PRESET: unknown preset {filter_preset!r}; expected one of "
+            f"filter_preset: unknown preset {filter_preset!r}; expected one of "
             f"{sorted(FILTER_PRESETS)}"
         )
     values = dict(AGLoadOptions()._asdict())
@@ -90,7 +90,7 @@ def resolve_load_options(filter_preset: str = "none", **overrides: Optional[Any]
     )
     if opts.num_predicates not in (25, 26):
         raise ConfigError(
-            f"DATASETS.AG.NUM_PREDICATES: expected 26 (release) or 25 (paper), got "
+            f"num_predicates: expected 26 (release) or 25 (paper), got "
             f"{opts.num_predicates}"
         )
     if opts.min_frames_per_video < 0 or opts.min_box_short_edge < 0:
@@ -99,23 +99,3 @@ def resolve_load_options(filter_preset: str = "none", **overrides: Optional[Any]
             f"{opts.min_frames_per_video} / {opts.min_box_short_edge}"
         )
     return opts
-
-
-def load_options_from_cfg(cfg: Any) -> Dict[str, Any]:
-    """``DATASETS.AG.*`` as keyword arguments of ``load_action_genome`` /
-    ``register_action_genome``.
-
-    Example::
-
-        register_action_genome("my_ag_train", root, "train", **load_options_from_cfg(cfg))
-    """
-    ag = cfg.DATASETS.AG
-    return {
-        "filter_preset": ag.FILTER_PRESET,
-        "visible_only": ag.VISIBLE_ONLY,
-        "require_visible_object": ag.REQUIRE_VISIBLE_OBJECT,
-        "filter_nonperson_frames": ag.FILTER_NONPERSON_FRAMES,
-        "min_frames_per_video": ag.MIN_FRAMES_PER_VIDEO,
-        "min_box_short_edge": ag.MIN_BOX_SHORT_EDGE,
-        "num_predicates": ag.NUM_PREDICATES,
-    }

@@ -18,6 +18,8 @@ from detectron2.structures import BoxMode
 
 from ag_detectron.errors import DatasetFormatError
 
+from ag_detectron.vocabulary import predicate_vocabulary
+
 from . import ag_categories as C
 from .ag_columnar import ColumnarBuilder
 from .ag_frame_parser import SPLITS as _SPLITS
@@ -75,9 +77,9 @@ def read_ag_class_maps(
     predicate id.
 
     When ``anno_dir`` holds ``object_classes.txt`` / ``relationship_classes.txt`` they are read
-    (trailing spaces tolerated) and must normalise to the ag_categories lists; ids are positions in
-    those files. With ``num_predicates == 25`` ``other_relationship`` maps to ``None`` (dropped) and
-    later ids shift.
+    (trailing spaces tolerated) and must normalise to the vocabulary's lists; ids are positions in
+    those files, converted to the ``num_predicates`` vocabulary (:mod:`ag_detectron.vocabulary`):
+    with 25, ``other_relationship`` maps to ``None`` (dropped) and later ids shift down by one.
     """
     objects = list(C.OBJECT_CLASSES)
     predicates = list(C.PREDICATE_CLASSES)
@@ -88,13 +90,11 @@ def read_ag_class_maps(
     if os.path.isfile(rel_file):
         predicates = _read_class_file(rel_file, C.PREDICATE_CLASSES)
     obj_index = {tok: i for i, tok in enumerate(objects)}
-    pred_index: Dict[str, Optional[int]] = {}
-    other = predicates.index("otherrelationship")
-    for i, tok in enumerate(predicates):
-        if num_predicates == 25:
-            pred_index[tok] = None if i == other else (i - 1 if i > other else i)
-        else:
-            pred_index[tok] = i
+    vocab = predicate_vocabulary(num_predicates, "num_predicates")
+    # release id (line of the class file) -> id in the requested vocabulary (None: dropped)
+    pred_index: Dict[str, Optional[int]] = {
+        tok: vocab.from_release(i) for i, tok in enumerate(predicates)
+    }
     obj_map = {
         name: obj_index[C.normalize_name(name)] for name in C.PKL_OBJECT_NAMES + tuple(objects)
     }

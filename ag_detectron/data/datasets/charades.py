@@ -5,6 +5,7 @@ Root layout (the CSVs and the classes file may also sit in ``root/annotations/``
 
     root/Charades_v1_train.csv   root/Charades_v1_test.csv   root/Charades_v1_classes.txt
     root/Charades_v1_rgb/<id>/<id>-NNNNNN.jpg      (24 fps, 1-based)
+    root/Charades_v1_480/<id>.mp4                  (optional: clips decoded from the videos)
 
 The number of action classes is the number of lines of the classes file (157 for Charades; the
 synthetic world writes fewer). Known quirks of the CSVs are kept as-is and counted in one log line:
@@ -108,7 +109,8 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
     Returns:
         list[dict]: ``video_id``, ``length`` (s), ``actions`` [(class, start_s, end_s)] as in the
         CSV, ``labels`` multi-hot list of int (num_classes,), ``frame_dir`` =
-        ``root/Charades_v1_rgb/<id>``.
+        ``root/Charades_v1_rgb/<id>``, ``video_file`` = ``root/Charades_v1_480/<id>.mp4`` (read
+        only when clips are decoded from videos, docs/video.md).
     """
     if split not in ("train", "test"):
         raise DatasetFormatError(f"Charades split {split!r}: expected 'train' or 'test'")
@@ -157,6 +159,7 @@ def load_charades(root: str, split: str) -> List[Dict[str, Any]]:
                     "actions": actions,
                     "labels": labels,
                     "frame_dir": os.path.join(root, "Charades_v1_rgb", vid),
+                    "video_file": os.path.join(root, "Charades_v1_480", f"{vid}.mp4"),
                 }
             )
     logger.info(

@@ -31,6 +31,7 @@ from . import writer
 from .actions import ACTION_CLASSES
 from .annotate import FrameRecord, annotate_video
 from .kinematics import object_placements, person_pose
+from .long_videos import LongTask, long_video_ids, process_long_video
 from .render import VideoRenderer
 from .scene import Video
 from .world import script_video
@@ -78,14 +79,17 @@ def video_ids(num_videos: int, seed: int) -> List[str]:
     return ids
 
 
-def split_of(num_videos: int, test_fraction: float, seed: int) -> List[str]:
-    """Per-video split ("train"/"test"): round(N * f) test videos, >= 1 of each when N >= 2."""
+def split_of(num_videos: int, test_fraction: float, seed: int, stream: int = 0) -> List[str]:
+    """Per-video split ("train"/"test"): round(N * f) test videos, >= 1 of each when N >= 2.
+
+    ``stream`` selects an independent draw (0: the base videos; long videos use their own)."""
     if not 0.0 <= test_fraction <= 1.0:
         raise ValueError(f"test_fraction must be in [0, 1], got {test_fraction}")
     n_test = int(round(num_videos * test_fraction))
     if num_videos >= 2 and 0.0 < test_fraction < 1.0:
         n_test = min(max(n_test, 1), num_videos - 1)
-    order = np.random.default_rng([seed, 0x5B]).permutation(num_videos)
+    key = [seed, 0x5B] if stream == 0 else [seed, 0x5B, stream]
+    order = np.random.default_rng(key).permutation(num_videos)
     test = set(order[:n_test].tolist())
     return ["test" if i in test else "train" for i in range(num_videos)]
 
@@ -214,6 +218,7 @@ def _write_annotations(
     results: Sequence[Tuple[Video, List[FrameRecord], Dict[str, str], int]],
     width: int,
     height: int,
+    long_results: Sequence[Tuple[Any, Dict[str, str], int]] = (),
 ) -> Dict[str, int]:
     ann = os.path.join(root, "annotations")
     os.makedirs(ann, exist_ok=True)
@@ -252,6 +257,15 @@ def _write_annotations(
                 if o.bbox is not None:
                     stats["visible_objects"] += 1
                     stats["relations"] += len(o.attention) + len(o.spatial) + len(o.contacting)
+    if long_results:  # Charades-only long videos (long_videos.py): CSV rows and frames only
+        stats["charades_long_videos"] = len(long_results)
+        stats["charades_long_frames"] = 0
+        for lv, row, n_jpg in long_results:
+            stats["charades_frames"] += n_jpg
+            stats["charades_long_frames"] += n_jpg
+            rows[lv.split].append(row)
+        for split in rows:
+            rows[split].sort(key=lambda r: r["id"])
     writer.write_pickle(os.path.join(ann, "person_bbox.pkl"), persons)
     writer.write_pickle(os.path.join(ann, "object_bbox_and_relationship.pkl"), objects)
     writer.write_frame_list(os.path.join(ann, "frame_list.txt"), list(objects))
@@ -312,6 +326,7 @@ def generate(
     annotations_only: bool = False,
     scale_frames: Optional[int] = None,
     videos_mp4: bool = False,
+    charades_long_videos: int = 0,
     num_workers: Optional[int] = None,
     overwrite: bool = False,
     exist_ok: bool = False,
@@ -333,6 +348,9 @@ def generate(
             files.
         scale_frames: number of frame keys in ``annotations_only`` mode.
         videos_mp4: also write ``videos/<VID>.mp4`` at each video's native fps (PyAV, H.264).
+        charades_long_videos: additional Charades-only videos of 3-5 scripted shots each
+            (15-35 s; :mod:`.long_videos`), split with ``test_fraction``; 0 (default) writes none
+            and leaves ``generation.json`` as before. The base world's files do not change.
         num_workers: processes rendering videos (default: min(2, cpu count)); the files do not
             depend on it.
         overwrite: replace an existing ``out_dir``.
@@ -360,6 +378,13 @@ def generate(
         "annotations_only": bool(annotations_only),
         "videos_mp4": bool(videos_mp4),
     }
+    if charades_long_videos:
+        if annotations_only or charades_long_videos < 0:
+            raise ValueError(
+                f"charades_long_videos={charades_long_videos}: expected >= 0, and 0 with "
+                "annotations_only"
+            )
+        params["charades_long_videos"] = int(charades_long_videos)
     if annotations_only:
         from .scale import REAL_NUM_FRAMES
 
@@ -432,18 +457,39 @@ def _generate_videos(
         from tqdm import tqdm
 
         bar = tqdm(total=n, desc="synthetic videos", unit="video")
+    num_long = params.get("charades_long_videos", 0)
+    long_tasks = [
+        LongTask(j, vid, split, seed, params["width"], params["height"], root, params["videos_mp4"])
+        for j, (vid, split) in enumerate(
+            zip(
+                long_video_ids(num_long, seed, ids),
+                split_of(num_long, params["test_fraction"], seed, stream=0x10C),
+            )
+        )
+    ]
+    if bar:
+        bar.total = n + num_long
+        bar.refresh()
+    jobs = [(_process_video, t) for t in tasks] + [(process_long_video, t) for t in long_tasks]
     results = []
-    if workers <= 1 or n == 1:
-        for t in tasks:
-            results.append(_process_video(t))
+    if workers <= 1 or len(jobs) == 1:
+        for job in jobs:
+            results.append(_run_job(job))
             if bar:
                 bar.update(1)
     else:
         with mp.get_context("fork").Pool(workers) as pool:
-            for r in pool.imap(_process_video, tasks, chunksize=1):
+            for r in pool.imap(_run_job, jobs, chunksize=1):
                 results.append(r)
                 if bar:
                     bar.update(1)
     if bar:
         bar.close()
-    return _write_annotations(root, results, params["width"], params["height"])
+    return _write_annotations(
+        root, results[:n], params["width"], params["height"], long_results=results[n:]
+    )
+
+
+def _run_job(job):
+    fn, task = job
+    return fn(task)

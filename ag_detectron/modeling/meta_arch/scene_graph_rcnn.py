@@ -43,11 +43,11 @@ from detectron2.modeling import META_ARCH_REGISTRY, GeneralizedRCNN
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
-from ag_detectron.data.datasets.ag_categories import PERSON_CATEGORY_ID
+from ag_detectron.vocabulary import PERSON_CATEGORY_ID
 from ag_detectron.errors import ConfigError
 
 from ..relation_heads.build import build_relation_head
-from ..relation_heads.modes import RelationMode
+from ag_detectron.modes import RelationMode
 from ..relation_heads.sampling import (
     cat_pair_targets,
     jitter_boxes,
@@ -69,6 +69,8 @@ logger = logging.getLogger(__name__)
 @META_ARCH_REGISTRY.register()
 class SceneGraphRCNN(GeneralizedRCNN):
     """Faster R-CNN (frozen) + relation head; outputs ``{"instances", "relations"}`` per image."""
+
+    task = "scene_graph"  # the engine's loaders and evaluators (ag_detectron.engine.tasks)
 
     @configurable
     def __init__(

@@ -1,31 +1,62 @@
-"""Config helpers shared by the relation heads: predicate groups, the frequency table, losses."""
+"""Config helpers shared by the relation heads: predicate vocabulary, frequency table, losses."""
 
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple
+import os
+from typing import Dict, List, Optional, Tuple
 
 import torch
+from detectron2.data import MetadataCatalog
 
 from ag_detectron.errors import ConfigError
+from ag_detectron.vocabulary import PredicateVocabulary, predicate_vocabulary
 
 from .freq_prior import FrequencyBias, build_frequency_table
 from .inference import group_probabilities
 from .losses import LOSS_TYPES, attention_loss, multilabel_loss
 from .sampling import PairTargets
 
-__all__ = ["groups_from_config", "initial_frequency_table", "predicate_losses", "GROUP_NAMES"]
+__all__ = [
+    "vocabulary_from_config",
+    "check_dataset_vocabularies",
+    "initial_frequency_table",
+    "predicate_losses",
+]
 
 logger = logging.getLogger(__name__)
 
-GROUP_NAMES = ("attention", "spatial", "contacting")
+_NUM_PREDICATES_KEY = "MODEL.ROI_RELATION_HEAD.NUM_PREDICATES"
 
 
-def groups_from_config(cfg) -> Tuple[Tuple[int, ...], Tuple[bool, ...]]:
-    """Group sizes (A, S, C) from ``NUM_*_CLASSES`` and multi-label flags (False, True, True)."""
-    r = cfg.MODEL.ROI_RELATION_HEAD
-    sizes = (r.NUM_ATTENTION_CLASSES, r.NUM_SPATIAL_CLASSES, r.NUM_CONTACTING_CLASSES)
-    if min(sizes) <= 0:
-        raise ConfigError(f"MODEL.ROI_RELATION_HEAD.NUM_*_CLASSES must be positive, got {sizes}")
-    return sizes, (False, True, True)
+def vocabulary_from_config(cfg) -> PredicateVocabulary:
+    """The vocabulary of ``MODEL.ROI_RELATION_HEAD.NUM_PREDICATES`` (26 release, 25 paper),
+    checked against every registered dataset of ``DATASETS.TRAIN`` / ``DATASETS.TEST``."""
+    vocab = predicate_vocabulary(cfg.MODEL.ROI_RELATION_HEAD.NUM_PREDICATES, _NUM_PREDICATES_KEY)
+    check_dataset_vocabularies(cfg, vocab)
+    return vocab
+
+
+def check_dataset_vocabularies(cfg, vocab: PredicateVocabulary) -> None:
+    """Raise ConfigError when a dataset of ``DATASETS.TRAIN`` / ``DATASETS.TEST`` whose metadata
+    carries ``predicate_classes`` has another vocabulary than the model's ``vocab``.
+
+    Datasets that are not registered (yet) or carry no predicate metadata are not checked.
+    """
+    registered = set(MetadataCatalog.list())
+    for key in ("TRAIN", "TEST"):
+        for name in cfg.DATASETS.get(key, ()):
+            if name not in registered:
+                continue
+            meta = MetadataCatalog.get(name)
+            if not meta.get("predicate_classes", None):
+                continue
+            found = PredicateVocabulary.from_metadata(meta, where=f"dataset {name!r}")
+            if found != vocab:
+                raise ConfigError(
+                    f"DATASETS.{key} has {name!r} with {found.describe()}, but the model is built "
+                    f"for {vocab.describe()} ({_NUM_PREDICATES_KEY}={vocab.size}); set "
+                    f"{_NUM_PREDICATES_KEY} {found.size} (the *_25 configs do) or use datasets "
+                    f"of that vocabulary"
+                )
 
 
 def loss_type_from_config(cfg) -> str:
@@ -37,43 +68,63 @@ def loss_type_from_config(cfg) -> str:
     return loss_type
 
 
-def initial_frequency_table(cfg, required: bool) -> Optional[torch.Tensor]:
-    """The (C, P) table from ``FREQ_BIAS_FILE``; zeros (warning) or ConfigError when unset."""
+def initial_frequency_table(
+    cfg, vocab: PredicateVocabulary, required_for_training: bool
+) -> Tuple[torch.Tensor, Optional[str]]:
+    """The (C, K) table from ``FREQ_BIAS_FILE`` and, when it could not be read, why.
+
+    The statistics are needed to *train*, not to run a trained model: its table is in the
+    checkpoint. So an empty or absent file never stops the model from being built; the table
+    starts from zeros (warning) and the reason is returned. The heads raise it as a ConfigError
+    at their first training step when ``required_for_training`` (the frequency prior always; RelDN
+    when a file was named but is absent) and no checkpoint has filled the table.
+    """
     path = cfg.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE
-    sizes, multi = groups_from_config(cfg)
     num_classes = cfg.MODEL.ROI_HEADS.NUM_CLASSES
-    if not path:
-        if required:
-            raise ConfigError(
-                "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE is empty; the frequency prior needs the "
-                "stats "
-                "file written by tools/compute_predicate_stats.py"
-            )
-        logger.warning(
-            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE is empty: the frequency bias starts from zeros"
-        )
-        return torch.zeros(num_classes, sum(sizes))
-    return build_frequency_table(path, num_classes, sizes, list(multi))
+    if path and os.path.isfile(path):
+        table = build_frequency_table(path, num_classes, vocab.group_sizes, list(vocab.multi_label))
+        return table, None
+    key = "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE"
+    problem = (
+        f"{key}={path!r} does not exist" if path else f"{key} is empty"
+    ) + "; training needs the stats file written by tools/compute_predicate_stats.py"
+    logger.warning(
+        "%s. The frequency table starts from zeros: fine for inference with a trained checkpoint "
+        "(MODEL.WEIGHTS), which holds the learned table.",
+        problem,
+    )
+    return torch.zeros(num_classes, vocab.size), (
+        problem if required_for_training or path else None
+    )
+
+
+def check_table_for_training(freq_bias, problem: Optional[str]) -> None:
+    """Raise ``problem`` (ConfigError) when training would start from a table that neither the
+    stats file nor a checkpoint filled (still all zeros)."""
+    if problem is not None and not bool(torch.any(freq_bias.table != 0)):
+        raise ConfigError(problem)
 
 
 def predicate_losses(
-    logits: torch.Tensor, targets: PairTargets, group_sizes: Sequence[int], loss_type: str
+    logits: torch.Tensor, targets: PairTargets, vocab: PredicateVocabulary, loss_type: str
 ) -> Dict[str, torch.Tensor]:
-    """``loss_rel_{attention,spatial,contacting}`` on the positive pairs of (P, K) logits."""
+    """``loss_rel_<group>`` on the positive pairs of (P, K) logits: cross-entropy for single-label
+    groups, ``loss_type`` for multi-label ones."""
     pos = targets.is_positive
-    att, spa, con = torch.split(logits[pos], list(group_sizes), dim=1)
-    return {
-        "loss_rel_attention": attention_loss(att, targets.attention[pos]),
-        "loss_rel_spatial": multilabel_loss(spa, targets.spatial[pos], loss_type),
-        "loss_rel_contacting": multilabel_loss(con, targets.contacting[pos], loss_type),
-    }
+    losses = {}
+    for group, g_logits in zip(vocab.groups, torch.split(logits[pos], list(vocab.group_sizes), 1)):
+        target = targets.group(group.name)[pos]
+        losses[f"loss_rel_{group.name}"] = (
+            multilabel_loss(g_logits, target, loss_type)
+            if group.multi_label
+            else attention_loss(g_logits, target)
+        )
+    return losses
 
 
-def predicate_probabilities(
-    logits: torch.Tensor, group_sizes: Sequence[int], multi_label: Sequence[bool]
-) -> torch.Tensor:
-    """(P, K) probabilities (attention softmax, others sigmoid), concatenated."""
-    return torch.cat(group_probabilities(logits, group_sizes, multi_label), dim=1)
+def predicate_probabilities(logits: torch.Tensor, vocab: PredicateVocabulary) -> torch.Tensor:
+    """(P, K) probabilities (single-label groups softmax, multi-label sigmoid), concatenated."""
+    return torch.cat(group_probabilities(logits, vocab), dim=1)
 
 
 def gather_object_classes(entities: List, pairs: List[torch.Tensor]) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """The frequency prior: predicate counts per object class, the log/logit table, ``FrequencyBias``.
 
 The subject of every AG relation is the person, so the prior is indexed by the object class only
-(docs/methods.md §2.4). From training-split counts ``n(o)`` (relations whose object has class ``o``)
+(docs/model.md). From training-split counts ``n(o)`` (relations whose object has class ``o``)
 and ``n(o, r)`` (those carrying predicate ``r``), ``p(r|o) = n(o, r) / n(o)`` and the table is
 
 * single-label groups (attention): ``log p(a|o)``, with ``p`` clipped below at ``eps``;
@@ -15,8 +15,8 @@ below) and read through ``MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE``; models never
 ``__init__``::
 
     {"format": "ag_detectron.predicate_stats.v1", "datasets": [...],
-     "object_classes": [36 names], "predicate_classes": [26 names],
-     "group_sizes": [3, 6, 17], "pair_counts": [36 ints],
+     "object_classes": [36 names], "predicate_classes": [K names (26 or 25)],
+     "group_sizes": [3, 6, 17 or 16], "pair_counts": [36 ints],
      "predicate_counts": [[26 ints] × 36], "num_relations": int, "num_skipped_relations": int}
 """
 
@@ -178,8 +178,9 @@ def load_predicate_counts(
         raise ConfigError(
             f"{path}: 'pair_counts' {pair_counts.shape} / 'predicate_counts' "
             f"{predicate_counts.shape}, "
-            f"expected ({expected[0]},) / {expected} (MODEL.ROI_HEADS.NUM_CLASSES and the "
-            "NUM_*_CLASSES keys)"
+            f"expected ({expected[0]},) / {expected} (MODEL.ROI_HEADS.NUM_CLASSES and "
+            "MODEL.ROI_RELATION_HEAD.NUM_PREDICATES; count the stats on a dataset of that "
+            "vocabulary, e.g. ag_train_25 for 25)"
         )
     if list(payload.get("group_sizes", group_sizes)) != list(group_sizes):
         raise ConfigError(

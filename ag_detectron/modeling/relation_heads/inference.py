@@ -1,8 +1,9 @@
 """Relation post-processing: logits → per-group probabilities → ``relations`` Instances (design.md).
 
-Attention: softmax over its group; spatial and contacting: element-wise sigmoid. With
-``related_logits`` given (``USE_RELATED_SCORE``), every probability is multiplied by
-``sigmoid(related)``.
+Single-label groups (attention): softmax over the group; multi-label groups (spatial,
+contacting): element-wise sigmoid. Group widths and fields come from the model's
+:class:`~ag_detectron.vocabulary.PredicateVocabulary`. With ``related_logits`` given
+(``USE_RELATED_SCORE``), every probability is multiplied by ``sigmoid(related)``.
 """
 
 from typing import List, Optional, Sequence, Tuple
@@ -10,25 +11,24 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from detectron2.structures import Instances
 
-__all__ = ["group_probabilities", "make_relations", "split_relations"]
+from ag_detectron.vocabulary import PredicateVocabulary
 
-RELATION_FIELDS = ("attention_scores", "spatial_scores", "contacting_scores")
+__all__ = ["group_probabilities", "make_relations", "split_relations"]
 
 
 def group_probabilities(
     logits: torch.Tensor,
-    group_sizes: Sequence[int],
-    multi_label: Sequence[bool],
+    vocab: PredicateVocabulary,
     related_logits: Optional[torch.Tensor] = None,
 ) -> List[torch.Tensor]:
-    """Split (P, sum(group_sizes)) logits into groups and turn each into probabilities.
+    """Split (P, K) logits into the vocabulary's groups and turn each into probabilities.
 
     Returns:
         One (P, size_g) tensor per group: softmax for single-label, sigmoid for multi-label groups.
     """
     out = []
-    for g, multi in zip(torch.split(logits, list(group_sizes), dim=1), multi_label):
-        p = torch.sigmoid(g) if multi else torch.softmax(g, dim=1)
+    for g, group in zip(torch.split(logits, list(vocab.group_sizes), dim=1), vocab.groups):
+        p = torch.sigmoid(g) if group.multi_label else torch.softmax(g, dim=1)
         if related_logits is not None:
             p = p * torch.sigmoid(related_logits)[:, None]
         out.append(p)
@@ -36,14 +36,17 @@ def group_probabilities(
 
 
 def make_relations(
-    pair_idx: torch.Tensor, probs: Sequence[torch.Tensor], image_size: Tuple[int, int]
+    pair_idx: torch.Tensor,
+    probs: Sequence[torch.Tensor],
+    image_size: Tuple[int, int],
+    vocab: PredicateVocabulary,
 ) -> Instances:
-    """``Instances(pair_idx (P, 2), attention_scores (P, 3), spatial_scores (P, 6),
-    contacting_scores (P, 17))`` for one image."""
+    """``Instances(pair_idx (P, 2), <group>_scores (P, size_g) for each group)`` for one image
+    (release: attention (P, 3), spatial (P, 6), contacting (P, 17))."""
     rel = Instances(image_size)
     rel.pair_idx = pair_idx
-    for name, p in zip(RELATION_FIELDS, probs):
-        setattr(rel, name, p)
+    for group, p in zip(vocab.groups, probs):
+        setattr(rel, group.score_field, p)
     return rel
 
 
@@ -51,6 +54,7 @@ def split_relations(
     pairs: List[torch.Tensor],
     probs: Sequence[torch.Tensor],
     image_sizes: List[Tuple[int, int]],
+    vocab: PredicateVocabulary,
 ) -> List[Instances]:
     """Split batch-concatenated probabilities back into one ``relations`` Instances per image.
 
@@ -61,6 +65,6 @@ def split_relations(
     counts = [len(p) for p in pairs]
     per_group = [torch.split(p, counts, dim=0) for p in probs]
     return [
-        make_relations(pairs[i], [g[i] for g in per_group], image_sizes[i])
+        make_relations(pairs[i], [g[i] for g in per_group], image_sizes[i], vocab)
         for i in range(len(pairs))
     ]

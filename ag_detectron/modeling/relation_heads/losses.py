@@ -1,4 +1,4 @@
-"""Relation losses: pure functions of logits and targets (docs/methods.md §2.3, §2.5).
+"""Relation losses: pure functions of logits and targets (docs/model.md).
 
 * ``loss_rel_attention``: cross-entropy over the single-label group (target = the one-hot's
   argmax; rows without any label are skipped).

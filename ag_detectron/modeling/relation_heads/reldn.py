@@ -1,6 +1,7 @@
-"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (docs/methods.md §2.2).
+"""``RelDNHead``: RelDN's relation predictor adapted to Action Genome (docs/model.md).
 
-For every (person, object) pair and predicate group g ∈ {attention 3, spatial 6, contacting 17}::
+For every (person, object) pair and predicate group g of the vocabulary (release: attention 3,
+spatial 6, contacting 17; paper: contacting 16)::
 
     logits_g = vis_g(cat(s, u, o)) + sbj_g(s) + obj_g(o) + spt_g(28-d box feature) + freq_g[c_o]
 
@@ -14,16 +15,14 @@ extra (K+1)-th output is the binary "related" logit (sum of the non-frequency br
 in sgdet only (``loss_rel_related``) and used by the contrastive losses. ``USE_VISUAL`` /
 ``USE_SPATIAL`` / ``USE_FREQ`` switch branches off for ablations.
 
-``SPATIAL_IN_VISUAL`` (False = the RelDN paper's plain sum): the visual MLP also sees an
-embedding of the 28-d box feature, ``vis_g(cat(s, u, o, e(spt)))`` with ``e = 28 → H → H``
-(LeakyReLU after each layer), so that appearance and geometry can interact inside one MLP. A
-sum of per-branch logits cannot represent an interaction such as "looking_at iff the head faces
-the side the object is on" (subject appearance × relative position); this is the role of the
-union-box masks of Motifs / STTran.
+Contrastive losses are grouped in :class:`ContrastiveLossOptions` (None = off). Options that
+were measured without a gain and never set by a config (a spatial embedding inside the visual MLP,
+zero-initialised logit layers, feature LayerNorm, frozen branch heads, feature dropout) were
+removed; docs/model.md keeps their measurements.
 """
 
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import torch
 from detectron2.config import configurable
@@ -32,25 +31,27 @@ from detectron2.structures import Instances
 from torch import nn
 
 from ag_detectron.errors import ConfigError
+from ag_detectron.modes import RelationMode
+from ag_detectron.vocabulary import RELEASE, PredicateVocabulary
 
 from .build import ROI_RELATION_HEAD_REGISTRY
 from .common import (
-    groups_from_config,
+    check_table_for_training,
     initial_frequency_table,
     loss_type_from_config,
     pair_frequency_logits,
     predicate_losses,
     predicate_probabilities,
+    vocabulary_from_config,
 )
 from .freq_prior import FrequencyBias
 from .inference import group_probabilities, split_relations
 from .losses import graphical_contrastive_losses, related_loss
-from .modes import RelationMode
 from .pair_features import PairFeatureExtractor, Res5BranchHead
 from .sampling import PairTargets
 from .spatial_features import SPATIAL_FEATURE_DIM, spatial_features
 
-__all__ = ["RelDNHead", "mlp"]
+__all__ = ["RelDNHead", "ContrastiveLossOptions", "mlp"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,14 @@ def mlp(dims: Sequence[int], negative_slope: float = 0.1) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class ContrastiveLossOptions(NamedTuple):
+    """RelDN's graphical contrastive losses (sgdet training): weights λ1..λ3 and margins α1..α3
+    of the entity, class and predicate terms."""
+
+    weights: Sequence[float] = (1.0, 0.5, 0.1)
+    margins: Sequence[float] = (0.2, 0.2, 0.2)
+
+
 @ROI_RELATION_HEAD_REGISTRY.register()
 class RelDNHead(nn.Module):
     """Visual + spatial + frequency relation predictor with per-group losses."""
@@ -79,100 +88,51 @@ class RelDNHead(nn.Module):
         pair_features: Optional[PairFeatureExtractor],
         spatial_hidden_dim: Optional[int],
         freq_bias: Optional[FrequencyBias],
-        group_sizes: Tuple[int, ...] = (3, 6, 17),
-        multi_label: Tuple[bool, ...] = (False, True, True),
+        vocabulary: PredicateVocabulary = RELEASE,
         num_object_classes: int = 36,
         mode: RelationMode = RelationMode.PREDCLS,
         loss_type: str = "bce",
         related_loss_weight: float = 1.0,
         use_related_score: bool = False,
         freq_soft: bool = False,
-        contrastive: bool = False,
-        contrastive_weights: Sequence[float] = (1.0, 0.5, 0.1),
-        contrastive_margins: Sequence[float] = (0.2, 0.2, 0.2),
-        spatial_in_visual: bool = False,
-        spatial_embed_dim: int = 64,
-        zero_init_logits: bool = False,
-        feature_norm: bool = False,
-        freeze_branch_heads: bool = False,
-        feature_dropout: float = 0.0,
+        contrastive: Optional[ContrastiveLossOptions] = None,
+        stats_problem: Optional[str] = None,
     ):
         """
         Args:
             pair_features: S/O/union feature extractor; None disables the visual branches.
             spatial_hidden_dim: width of the spatial MLP; None disables the spatial branch.
             freq_bias: frequency table; None disables the frequency branch.
-            group_sizes / multi_label: predicate groups (attention, spatial, contacting).
+            vocabulary: the predicate vocabulary (group widths and kinds).
             num_object_classes: C, including person.
             mode: the task mode (losses on negatives only in sgdet).
             loss_type: "bce" or "margin" for the multi-label groups.
             related_loss_weight: weight of ``loss_rel_related`` (sgdet training).
             use_related_score: multiply sigmoid(related) into the probabilities at inference.
             freq_soft: use ``class_probs`` of entities with the soft frequency form when present.
-            contrastive / contrastive_weights / contrastive_margins: graphical contrastive losses
-                (sgdet training only), λ1..λ3 and α1..α3.
-            spatial_in_visual: concatenate an embedding of the 28-d box feature to the visual
-                MLP input (needs ``pair_features``).
-            spatial_embed_dim: width H of that embedding (28 → H → H).
-            zero_init_logits: zero the last layer of every logit branch, so that training starts
-                from the frequency prior with no large early gradients into the branch heads.
-            feature_norm: LayerNorm (no affine) on the subject / object / union features before
-                the logit branches (the box-head features have row norms ~10–20).
-            freeze_branch_heads: keep the S/O/union branch heads (copies of the detector's box
-                head) fixed; only the logit branches and the frequency table train.
-            feature_dropout: dropout probability on the subject / object / union features before
-                the logit branches (training only; 0 = none, the RelDN paper).
+            contrastive: graphical contrastive losses (sgdet training only); None = off.
+            stats_problem: why the frequency table was not read from a named stats file; raised
+                at the first training step unless a checkpoint filled the table.
         """
         super().__init__()
         if pair_features is None and spatial_hidden_dim is None and freq_bias is None:
             raise ConfigError("RelDNHead: USE_VISUAL, USE_SPATIAL and USE_FREQ are all False")
-        self.group_sizes = tuple(group_sizes)
-        self.multi_label = tuple(multi_label)
-        self.num_predicates = sum(self.group_sizes)
+        self.vocabulary = vocabulary
+        self.num_predicates = vocabulary.size
         out = self.num_predicates + 1  # + "related"
         self.pair_features = pair_features
-        self.spatial_embed: Optional[nn.Module] = None
         if pair_features is not None:
             d = pair_features.out_dim
-            e = 0
-            if spatial_in_visual:
-                e = spatial_embed_dim
-                self.spatial_embed = nn.Sequential(
-                    mlp([SPATIAL_FEATURE_DIM, e, e]), nn.LeakyReLU(0.1)
-                )
-            self.visual = mlp([3 * d + e, 3 * d // 2, d, out])
+            self.visual = mlp([3 * d, 3 * d // 2, d, out])
             self.subject_logits = mlp([d, out])
             self.object_logits = mlp([d, out])
-        self.feature_norm = (
-            nn.LayerNorm(pair_features.out_dim, elementwise_affine=False)
-            if feature_norm and pair_features is not None
-            else None
-        )
         self.spatial = (
             mlp([SPATIAL_FEATURE_DIM, spatial_hidden_dim, spatial_hidden_dim, out])
             if spatial_hidden_dim is not None
             else None
         )
-        if not 0.0 <= feature_dropout < 1.0:
-            raise ConfigError(
-                f"MODEL.ROI_RELATION_HEAD.RELDN.FEATURE_DROPOUT={feature_dropout}; expected [0, 1)"
-            )
-        self.feature_dropout = (
-            nn.Dropout(feature_dropout) if feature_dropout > 0 and pair_features is not None else None
-        )
-        if freeze_branch_heads and pair_features is not None:
-            for p in pair_features.parameters():
-                p.requires_grad_(False)
-        if zero_init_logits:
-            for branch in (
-                getattr(self, "visual", None),
-                getattr(self, "subject_logits", None),
-                getattr(self, "object_logits", None),
-                self.spatial,
-            ):
-                if branch is not None:
-                    nn.init.zeros_(branch[-1].weight)
         self.freq_bias = freq_bias
+        self.stats_problem = stats_problem
         self.num_object_classes = num_object_classes
         self.mode = mode
         self.loss_type = loss_type
@@ -180,40 +140,36 @@ class RelDNHead(nn.Module):
         self.use_related_score = use_related_score
         self.freq_soft = freq_soft
         self.contrastive = contrastive
-        self.contrastive_weights = tuple(contrastive_weights)
-        self.contrastive_margins = tuple(contrastive_margins)
 
     @classmethod
     def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]):
         r = cfg.MODEL.ROI_RELATION_HEAD
-        sizes, multi = groups_from_config(cfg)
+        vocab = vocabulary_from_config(cfg)
+        freq_bias, problem = None, None
+        if r.RELDN.USE_FREQ:
+            table, problem = initial_frequency_table(cfg, vocab, required_for_training=False)
+            freq_bias = FrequencyBias(table, r.FREQ_TRAINABLE)
         return {
             "pair_features": (
                 PairFeatureExtractor.from_config(cfg, input_shape) if r.RELDN.USE_VISUAL else None
             ),
             "spatial_hidden_dim": r.RELDN.SPATIAL_HIDDEN_DIM if r.RELDN.USE_SPATIAL else None,
-            "freq_bias": (
-                FrequencyBias(initial_frequency_table(cfg, required=False), r.FREQ_TRAINABLE)
-                if r.RELDN.USE_FREQ
-                else None
-            ),
-            "group_sizes": sizes,
-            "multi_label": multi,
+            "freq_bias": freq_bias,
+            "stats_problem": problem,
+            "vocabulary": vocab,
             "num_object_classes": cfg.MODEL.ROI_HEADS.NUM_CLASSES,
             "mode": RelationMode.parse(r.MODE),
             "loss_type": loss_type_from_config(cfg),
             "related_loss_weight": r.RELATED_LOSS_WEIGHT,
             "use_related_score": r.USE_RELATED_SCORE,
             "freq_soft": r.FREQ_SOFT,
-            "contrastive": r.RELDN.CONTRASTIVE_LOSS,
-            "contrastive_weights": tuple(r.RELDN.CONTRASTIVE_WEIGHTS),
-            "contrastive_margins": tuple(r.RELDN.CONTRASTIVE_MARGINS),
-            "spatial_in_visual": r.RELDN.SPATIAL_IN_VISUAL,
-            "spatial_embed_dim": r.RELDN.SPATIAL_EMBED_DIM,
-            "zero_init_logits": r.RELDN.ZERO_INIT_LOGITS,
-            "feature_norm": r.RELDN.FEATURE_NORM,
-            "freeze_branch_heads": r.RELDN.FREEZE_BRANCH_HEADS,
-            "feature_dropout": r.RELDN.FEATURE_DROPOUT,
+            "contrastive": (
+                ContrastiveLossOptions(
+                    tuple(r.RELDN.CONTRASTIVE_WEIGHTS), tuple(r.RELDN.CONTRASTIVE_MARGINS)
+                )
+                if r.RELDN.CONTRASTIVE_LOSS
+                else None
+            ),
         }
 
     @property
@@ -241,7 +197,7 @@ class RelDNHead(nn.Module):
         """(sum P_i, K + 1) logits: K predicates (group-major) then "related"."""
         parts = []
         spt = None
-        if self.spatial is not None or self.spatial_embed is not None:
+        if self.spatial is not None:
             subj = torch.cat([e.pred_boxes.tensor[p[:, 0]] for e, p in zip(entities, pairs)])
             obj = torch.cat([e.pred_boxes.tensor[p[:, 1]] for e, p in zip(entities, pairs)])
             sizes = torch.cat(
@@ -250,15 +206,8 @@ class RelDNHead(nn.Module):
             spt = spatial_features(subj, obj, sizes)  # one call for the batch: per-pair (H, W)
         if self.pair_features is not None:
             s, o, u = self.pair_features(features, [e.pred_boxes for e in entities], pairs)
-            if self.feature_norm is not None:
-                s, o, u = self.feature_norm(s), self.feature_norm(o), self.feature_norm(u)
-            if self.feature_dropout is not None:
-                s, o, u = self.feature_dropout(s), self.feature_dropout(o), self.feature_dropout(u)
-            vis_in = [s, u, o]
-            if self.spatial_embed is not None:
-                vis_in.append(self.spatial_embed(spt))
             parts += [
-                self.visual(torch.cat(vis_in, dim=1)),
+                self.visual(torch.cat([s, u, o], dim=1)),
                 self.subject_logits(s),
                 self.object_logits(o),
             ]
@@ -295,14 +244,13 @@ class RelDNHead(nn.Module):
         if self.training:
             if targets is None:
                 raise ValueError("RelDNHead: targets are required in training")
+            if self.freq_bias is not None:
+                check_table_for_training(self.freq_bias, self.stats_problem)
             return self.losses(pred_logits, related, targets, entities, pairs)
         probs = group_probabilities(
-            pred_logits,
-            self.group_sizes,
-            self.multi_label,
-            related if self.use_related_score else None,
+            pred_logits, self.vocabulary, related if self.use_related_score else None
         )
-        return split_relations(pairs, probs, [e.image_size for e in entities])
+        return split_relations(pairs, probs, [e.image_size for e in entities], self.vocabulary)
 
     def losses(
         self,
@@ -313,30 +261,31 @@ class RelDNHead(nn.Module):
         pairs: List[torch.Tensor],
     ) -> Dict[str, torch.Tensor]:
         """Predicate losses on positives; sgdet adds ``loss_rel_related`` (+ contrastive)."""
-        losses = predicate_losses(pred_logits, targets, self.group_sizes, self.loss_type)
+        losses = predicate_losses(pred_logits, targets, self.vocabulary, self.loss_type)
         if self.mode is not RelationMode.SGDET:
             # Keep the "related" output in the graph (zero) so every parameter receives a gradient.
-            losses["loss_rel_attention"] = losses["loss_rel_attention"] + related.sum() * 0.0
+            first = f"loss_rel_{self.vocabulary.groups[0].name}"
+            losses[first] = losses[first] + related.sum() * 0.0
             return losses
         losses["loss_rel_related"] = self.related_loss_weight * related_loss(
             related, targets.is_positive
         )
-        if self.contrastive:
+        if self.contrastive is not None:
             offsets = torch.cumsum(torch.tensor([0] + [len(e) for e in entities[:-1]]), 0).tolist()
             global_pairs = torch.cat([p + off for p, off in zip(pairs, offsets)], dim=0)
             classes = torch.cat([e.pred_classes for e in entities], dim=0)
-            multi_hot = torch.cat([targets.attention, targets.spatial, targets.contacting], dim=1)
+            multi_hot = torch.cat([targets.group(g) for g in self.vocabulary.group_names], dim=1)
             losses.update(
                 graphical_contrastive_losses(
                     global_pairs,
                     classes,
                     related,
-                    predicate_probabilities(pred_logits, self.group_sizes, self.multi_label),
+                    predicate_probabilities(pred_logits, self.vocabulary),
                     targets.is_positive,
                     multi_hot,
                     self.num_object_classes,
-                    self.contrastive_margins,
-                    self.contrastive_weights,
+                    self.contrastive.margins,
+                    self.contrastive.weights,
                 )
             )
         return losses

@@ -1,6 +1,6 @@
 """Pair construction, detection↔ground-truth matching, pair targets and pair subsampling.
 
-Pure tensor functions, no Python loops over pairs (docs/methods.md §2.1):
+Pure tensor functions, no Python loops over pairs (docs/model.md):
 
 * **Pairs** are subject × object over one image's entity boxes (:func:`person_object_pairs`):
   every subject (the person) with every object, never object→object, no overlap filter.
@@ -48,6 +48,10 @@ class PairTargets(NamedTuple):
     attention: torch.Tensor
     spatial: torch.Tensor
     contacting: torch.Tensor
+
+    def group(self, name: str) -> torch.Tensor:
+        """Targets of the predicate group called ``name`` (a field of this tuple)."""
+        return getattr(self, name)
 
     def index(self, idx: torch.Tensor) -> "PairTargets":
         return PairTargets(*(t[idx] for t in self))

@@ -1,4 +1,4 @@
-"""The 28-d box-pair spatial feature of RelDN (docs/methods.md §1.1); pure tensor functions.
+"""The 28-d box-pair spatial feature of RelDN (docs/model.md); pure tensor functions.
 
 For boxes ``b1``, ``b2`` with centres ``(x̄, ȳ)``, widths ``w`` and heights ``h``::
 

@@ -1,4 +1,10 @@
-"""The scene-graph task mode (``MODEL.ROI_RELATION_HEAD.MODE``), one enum validated once."""
+"""The scene-graph task mode (``MODEL.ROI_RELATION_HEAD.MODE``): one enum, parsed in one place.
+
+Dependency-free (standard library and :mod:`ag_detectron.errors` only). Every consumer (the model,
+the evaluator, the engine, the tools) calls :meth:`RelationMode.parse` on the config string, so
+``"SGDet"``, ``"sgdet"`` and ``RelationMode.SGDET`` all mean the same mode; the canonical string
+(``mode.value``, lower case) is what appears in result keys and file names.
+"""
 
 import enum
 
@@ -20,15 +26,21 @@ class RelationMode(str, enum.Enum):
     SGDET = "sgdet"
 
     @classmethod
-    def parse(cls, value: str) -> "RelationMode":
-        """Parse a config string (case-insensitive). Raises ConfigError naming the key otherwise."""
+    def parse(cls, value: "str | RelationMode") -> "RelationMode":
+        """Parse a config string (case-insensitive, surrounding spaces ignored) or pass an enum
+        through. Raises ConfigError naming the key otherwise."""
+        if isinstance(value, cls):
+            return value
         try:
-            return cls(str(value).lower())
+            return cls(str(value).strip().lower())
         except ValueError:
             raise ConfigError(
                 f"MODEL.ROI_RELATION_HEAD.MODE={value!r} is unknown; expected one of "
                 f"{[m.value for m in cls]}"
             ) from None
+
+    def __str__(self) -> str:
+        return self.value
 
     @property
     def uses_gt_boxes(self) -> bool:

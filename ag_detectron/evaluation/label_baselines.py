@@ -1,16 +1,17 @@
 """Label-only baselines on an Action Genome-format dataset: frequency prior and label ceiling.
 
-* **Frequency prior** (docs/methods.md §3, the frequency prior without learning): for an object of
+* **Frequency prior** (the ``FreqPrior`` model without learning, docs/model.md): for an object of
   class o, attention probabilities ``p(a | o)`` and spatial / contacting probabilities
   ``p(r | o) = n(o, r) / n(o)``, counted on the train split. Scored on the test split as PredCls
-  (GT boxes and classes) with the community recall (``ag_detectron.evaluation.relation_metrics``).
+  (GT boxes and classes) with the community recall (:mod:`.relation_metrics`).
   How much of the test labels the object class alone predicts.
 * **Label ceiling**: the GT labels themselves as probabilities (one-hot / multi-hot). Under the
   "with" constraint only one label per relationship type can be recovered, so this is the best
   R@K any model can reach on the split.
 
-Frames are read through ``load_action_genome`` (the same code path as training) and only frames
-with a person box and at least one visible object are scored (PredCls needs both).
+The dataset dicts (release predicate ids) come from the caller (``tools/dataset_stats.py`` reads
+them through the registered loader); only frames with a person box and at least one visible object
+are scored (PredCls needs both).
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ag_detectron.data.datasets.ag_categories import (
-    ATTENTION,
-    CONTACTING,
-    NUM_OBJECT_CLASSES,
-    SPATIAL,
-)
+from ag_detectron.vocabulary import NUM_OBJECT_CLASSES, RELEASE
+
+from .relation_inputs import FramePrediction, frame_ground_truth
+from .relation_metrics import evaluate_relations
 
 __all__ = ["predicate_counts", "frequency_prior_table", "score_predcls", "label_only_baselines"]
 
-NUM_PREDICATES = 26
+NUM_PREDICATES = RELEASE.size
+ATTENTION = RELEASE.group("attention")
 
 
 def _pairs(d: Dict) -> List[Tuple[int, List[int]]]:
@@ -37,7 +37,7 @@ def _pairs(d: Dict) -> List[Tuple[int, List[int]]]:
     return [
         (
             anns[r["object"]]["category_id"],
-            list(r["attention"]) + list(r["spatial"]) + list(r["contacting"]),
+            [p for g in RELEASE.group_names for p in r[g]],
         )
         for r in d["relations"]
         if r["subject"] >= 0
@@ -45,7 +45,7 @@ def _pairs(d: Dict) -> List[Tuple[int, List[int]]]:
 
 
 def predicate_counts(dicts: Sequence[Dict]) -> Tuple[np.ndarray, np.ndarray]:
-    """Counts over relations: ``n_obj (36,)`` pairs per class, ``n (36, 26)`` labels per class."""
+    """Counts over relations: ``n_obj (C,)`` pairs per class, ``n (C, K)`` labels per class."""
     n_obj = np.zeros(NUM_OBJECT_CLASSES, np.int64)
     n = np.zeros((NUM_OBJECT_CLASSES, NUM_PREDICATES), np.int64)
     for d in dicts:
@@ -56,17 +56,21 @@ def predicate_counts(dicts: Sequence[Dict]) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def frequency_prior_table(dicts: Sequence[Dict]) -> np.ndarray:
-    """(36, 26) probabilities: attention columns sum to 1 per class; others ``n(o,r)/n(o)``.
+    """(C, K) probabilities: single-label groups sum to 1 per class; others ``n(o,r)/n(o)``.
 
     Classes never seen in ``dicts`` get uniform attention and 0.5 elsewhere.
     """
     n_obj, n = predicate_counts(dicts)
     table = np.full((NUM_OBJECT_CLASSES, NUM_PREDICATES), 0.5)
-    table[:, ATTENTION.start : ATTENTION.stop] = 1.0 / ATTENTION.size
     seen = n_obj > 0
-    att = n[seen, ATTENTION.start : ATTENTION.stop].astype(np.float64)
-    table[seen, ATTENTION.start : ATTENTION.stop] = att / np.maximum(att.sum(1, keepdims=True), 1)
-    table[seen, SPATIAL.start :] = n[seen, SPATIAL.start :] / n_obj[seen, None]
+    for g in RELEASE.groups:
+        cols = slice(g.start, g.stop)
+        if g.multi_label:
+            table[seen, cols] = n[seen, cols] / n_obj[seen, None]
+        else:
+            table[:, cols] = 1.0 / g.size
+            counts = n[seen, cols].astype(np.float64)
+            table[seen, cols] = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     return table
 
 
@@ -77,11 +81,8 @@ def _frames(dicts: Sequence[Dict]) -> List[Dict]:
 def score_predcls(dicts: Sequence[Dict], probs_of, topk: Sequence[int] = (20,)) -> Dict[str, float]:
     """Community PredCls recall ("with" and "no") of per-relation probabilities ``probs_of(d, r)``.
 
-    ``probs_of`` returns a (26,) vector: attention probabilities then spatial / contacting ones.
+    ``probs_of`` returns a (K,) vector in release columns (attention, spatial, contacting).
     """
-    from ag_detectron.evaluation.relation_inputs import FramePrediction, frame_ground_truth
-    from ag_detectron.evaluation.relation_metrics import evaluate_relations
-
     gts, preds = [], []
     for d in _frames(dicts):
         anns, rels = d["annotations"], d["relations"]
@@ -93,9 +94,12 @@ def score_predcls(dicts: Sequence[Dict], probs_of, topk: Sequence[int] = (20,)) 
                 boxes[0],
                 boxes[obj],
                 classes[obj],
-                [r["attention"][0] - ATTENTION.start for r in rels],
-                [[s - SPATIAL.start for s in r["spatial"]] for r in rels],
-                [[c - CONTACTING.start for c in r["contacting"]] for r in rels],
+                *(
+                    [[p - g.start for p in r[g.name]] for r in rels]
+                    if g.multi_label
+                    else [r[g.name][0] - g.start for r in rels]
+                    for g in RELEASE.groups
+                ),
                 person_class=int(classes[0]),
             )
         )
@@ -106,9 +110,7 @@ def score_predcls(dicts: Sequence[Dict], probs_of, topk: Sequence[int] = (20,)) 
                 classes,
                 np.ones(len(anns)),
                 np.array([[0, o] for o in obj], np.int64),
-                p[:, ATTENTION.start : ATTENTION.stop],
-                p[:, SPATIAL.start : SPATIAL.stop],
-                p[:, CONTACTING.start : CONTACTING.stop],
+                *(p[:, g.start : g.stop] for g in RELEASE.groups),
             )
         )
     res = evaluate_relations(gts, preds, constraints=("with", "no"), topk=tuple(topk))
@@ -131,13 +133,15 @@ def label_only_baselines(
 
     def ceiling(d, r):
         v = np.zeros(NUM_PREDICATES)
-        v[r["attention"] + r["spatial"] + r["contacting"]] = 1.0
+        v[[p for g in RELEASE.group_names for p in r[g]]] = 1.0
         # strictly positive probabilities keep the "no" constraint well-defined; GT stays the argmax
         return np.clip(v, 1e-6, 1.0)
 
     def ceiling_att(d, r):
         v = ceiling(d, r)
-        v[ATTENTION.start : ATTENTION.stop] /= v[ATTENTION.start : ATTENTION.stop].sum()
+        for g in RELEASE.groups:
+            if not g.multi_label:
+                v[g.start : g.stop] /= v[g.start : g.stop].sum()
         return v
 
     return {
