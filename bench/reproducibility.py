@@ -29,7 +29,7 @@ import torch
 from detectron2.utils.env import seed_all_rng
 import ag_detectron.modeling  # noqa: F401
 from ag_detectron.engine import Trainer
-from ag_detectron.pipeline.config import load_config
+from ag_detectron.config import get_ag_cfg
 from ag_detectron.pipeline.synthetic import register_synthetic_splits
 from ag_detectron.pipeline.training import schedule_overrides
 
@@ -37,9 +37,11 @@ data, out = sys.argv[1:3]
 iters, threads, workers = (int(v) for v in sys.argv[3:6])
 torch.set_num_threads(threads)
 register_synthetic_splits(data, "repro_train", "repro_test", "repro_test_all_drawn")
-cfg = load_config("configs/Synthetic/faster_rcnn_R_50n_FPN_adamw_synth.yaml", {
+overrides = {
     "DATASETS.TRAIN": ("repro_train",), "DATASETS.TEST": (), "OUTPUT_DIR": out,
-    "DATALOADER.NUM_WORKERS": workers, **schedule_overrides(iters)})
+    "DATALOADER.NUM_WORKERS": workers, **schedule_overrides(iters)}
+cfg = get_ag_cfg("configs/Synthetic/faster_rcnn_R_50n_FPN_adamw_synth.yaml",
+                 [x for kv in overrides.items() for x in kv])
 seed_all_rng(cfg.SEED)
 trainer = Trainer(cfg)
 trainer.resume_or_load(resume=False)

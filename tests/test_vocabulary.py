@@ -183,7 +183,9 @@ class TestLayers(unittest.TestCase):
         self.assertEqual(out.stdout.strip(), "[]")
 
 
-@unittest.skipUnless(os.path.isdir(REFERENCE_DIR), "shared/reference/ag not present")
+@unittest.skipUnless(
+    os.path.isdir(REFERENCE_DIR), "the release class files (REFERENCE_DIR) are not present"
+)
 class TestAgainstReleaseFiles(unittest.TestCase):
     def test_packaged_files_are_byte_identical(self):
         for name in ("object_classes.txt", "relationship_classes.txt"):

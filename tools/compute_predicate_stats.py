@@ -20,20 +20,8 @@ import sys
 from typing import List, Optional
 
 import ag_detectron.data  # noqa: F401  (registration of the AG datasets)
-from ag_detectron.evaluation.relation_evaluation import dataset_vocabulary
-from ag_detectron.modeling.relation_heads.freq_prior import (
-    compute_predicate_counts,
-    save_predicate_counts,
-)
-from ag_detectron.vocabulary import OBJECT_CLASSES
-
-logger = logging.getLogger("ag_detectron.tools.compute_predicate_stats")
-
-
-def _vocabulary(name: str):
-    """(object classes, predicate vocabulary) of a registered dataset, from its metadata."""
-    objects = tuple(MetadataCatalog.get(name).get("thing_classes", OBJECT_CLASSES))
-    return objects, dataset_vocabulary(name)
+from ag_detectron.errors import DatasetFormatError
+from ag_detectron.pipeline.predicate_stats import write_predicate_stats
 
 
 def main(argv: Optional[List[str]] = None) -> str:
@@ -41,31 +29,10 @@ def main(argv: Optional[List[str]] = None) -> str:
     parser.add_argument("--dataset", action="append", required=True, help="registered name(s)")
     parser.add_argument("--output", required=True, help="JSON file to write")
     args = parser.parse_args(argv)
-
-    vocab = [_vocabulary(n) for n in args.dataset]
-    if any(v != vocab[0] for v in vocab[1:]):
-        parser.error(f"datasets {args.dataset} have different vocabularies")
-    objects, predicates = vocab[0]
-    dicts = [d for name in args.dataset for d in DatasetCatalog.get(name)]
-    counts = compute_predicate_counts(dicts, len(objects), predicates.size)
-    if counts.pair_counts.sum() == 0:
-        raise SystemExit(f"{args.dataset}: no relation with a person subject; nothing to count")
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    save_predicate_counts(
-        args.output,
-        counts,
-        list(objects),
-        list(predicates.classes),
-        predicates.group_sizes,
-        args.dataset,
-    )
-    logger.info(
-        "Wrote %s: %d frames, %d relations (%d skipped without person)",
-        args.output,
-        len(dicts),
-        int(counts.pair_counts.sum()),
-        counts.num_skipped_relations,
-    )
+    try:
+        write_predicate_stats(args.dataset, args.output)
+    except DatasetFormatError as e:
+        raise SystemExit(str(e))
     return args.output
 
 

@@ -23,7 +23,7 @@ from typing import Dict, List
 
 from tabulate import tabulate
 
-from ag_detectron.data.datasets.ag_categories import PKL_OBJECT_NAMES, PKL_PREDICATE_NAMES
+from ag_detectron.vocabulary import PKL_OBJECT_NAMES, PKL_PREDICATE_NAMES
 
 logger = logging.getLogger("dataset_stats")
 

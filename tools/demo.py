@@ -31,10 +31,10 @@ from detectron2.config import CfgNode
 
 import ag_detectron.data  # noqa: F401  (registration: datasets)
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
+from ag_detectron.config import get_ag_cfg
 from ag_detectron.data.synthetic.drawn import context_blind_ceiling, drawn_objects
+from ag_detectron.modes import RelationMode
 from ag_detectron.pipeline import Stage, StageCache, digest, run_stages, setup_run_logging
-from ag_detectron.pipeline.config import REPO_ROOT as REPO
-from ag_detectron.pipeline.config import load_config as load_cfg
 from ag_detectron.pipeline.drawing import draw_test_frames
 from ag_detectron.pipeline.evaluation import EvalJob, run_eval_jobs
 from ag_detectron.pipeline.predicate_stats import write_predicate_stats
@@ -56,8 +56,8 @@ CONFIGS = {
     "reldn": "configs/Synthetic/reldn_R_50n_FPN_{mode}_synth.yaml",
     "freq": "configs/Synthetic/freq_prior_R_50n_FPN_{mode}_synth.yaml",
 }
-# Seam: the relation modes (the shared mode type will list them).
-MODES = ("predcls", "sgcls", "sgdet")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODES = tuple(m.value for m in RelationMode)  # "predcls", "sgcls", "sgdet"
 TRAIN, TEST = "demo_synth_train", "demo_synth_test"
 TEST_ALL_DRAWN = (
     "demo_synth_test_all_drawn"  # every drawn object boxed (ag_detectron.data.synthetic.drawn)
@@ -92,6 +92,13 @@ _NON_DETECTOR_NAMESPACES = (
     ("TEST", "RELATION"),
     ("TEST", "CHARADES"),
 )
+
+
+def load_cfg(config: str, overrides: Dict[str, Any]) -> CfgNode:
+    """``get_ag_cfg`` of ``config`` (relative to the repository root) with ``overrides`` (key →
+    value), frozen."""
+    opts: List[Any] = [x for kv in overrides.items() for x in kv]
+    return get_ag_cfg(os.path.join(REPO, config), opts)
 
 
 def _detector_cfg_dump(cfg: CfgNode) -> str:
@@ -171,7 +178,7 @@ def stage_detector(args, cache: StageCache, data_key: str) -> str:
 
 
 def stage_reldn(args, cache: StageCache, det_key: str, stats_file: str) -> str:
-    config = CONFIGS["reldn"].format(mode="predcls")
+    config = CONFIGS["reldn"].format(mode=RelationMode.PREDCLS.value)
     cfg = load_cfg(
         config,
         {
@@ -196,39 +203,61 @@ def stage_evaluate(
     os.makedirs(eval_dir, exist_ok=True)
     det_weights = os.path.join(args.output, "detector", "model_final.pth")
     rel_weights = os.path.join(args.output, "reldn", "model_final.pth")
-    # (name, config, weights, upstream key, {extra result name: dataset evaluated in the same pass})
+    # (name, config, weights, upstream key, {extra result name: dataset evaluated in the same pass},
+    # stats file). Only the frequency prior, evaluated with the detector's weights, reads its table
+    # from the stats file; trained RelDN weights carry their own table.
+    sgdet, sgcls, predcls = (
+        RelationMode.SGDET.value,
+        RelationMode.SGCLS.value,
+        RelationMode.PREDCLS.value,
+    )
     specs = [
-        (f"{model}_sgdet", CONFIGS[model].format(mode="sgdet"), w, k, {})
-        for model, w, k in (("reldn", rel_weights, rel_key), ("freq", det_weights, det_key))
-    ]
-    specs.append(
+        (f"reldn_{sgdet}", CONFIGS["reldn"].format(mode=sgdet), rel_weights, rel_key, {}, ""),
+        (
+            f"freq_{sgdet}",
+            CONFIGS["freq"].format(mode=sgdet),
+            det_weights,
+            det_key,
+            {},
+            stats_file,
+        ),
         (
             "detector",
             CONFIGS["detector"],
             det_weights,
             det_key,
             {"detector_all_drawn": TEST_ALL_DRAWN},
-        )
-    )
-    for mode in ("sgcls", "predcls"):
+            "",
+        ),
+    ]
+    for mode in (sgcls, predcls):
         specs.append(
-            (f"reldn_{mode}", CONFIGS["reldn"].format(mode=mode), rel_weights, rel_key, {})
+            (f"reldn_{mode}", CONFIGS["reldn"].format(mode=mode), rel_weights, rel_key, {}, "")
         )
-        specs.append((f"freq_{mode}", CONFIGS["freq"].format(mode=mode), det_weights, det_key, {}))
+        specs.append(
+            (
+                f"freq_{mode}",
+                CONFIGS["freq"].format(mode=mode),
+                det_weights,
+                det_key,
+                {},
+                stats_file,
+            )
+        )
     all_results: Dict[str, Any] = {}
     jobs, keys = [], {}
-    for name, config, weights, upstream, also in specs:
-        cfg = load_cfg(
-            config,
-            {
-                "DATASETS.TRAIN": (TRAIN,),
-                "DATASETS.TEST": (TEST,),
-                "OUTPUT_DIR": os.path.join(eval_dir, name),
-                "MODEL.WEIGHTS": weights,
-                "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": stats_file,
-            },
-        )
-        key = digest("eval", upstream, ("file", stats_file), cfg.dump(), sorted(also.items()))
+    for name, config, weights, upstream, also, stats in specs:
+        overrides = {
+            "DATASETS.TRAIN": (TRAIN,),
+            "DATASETS.TEST": (TEST,),
+            "OUTPUT_DIR": os.path.join(eval_dir, name),
+            "MODEL.WEIGHTS": weights,
+        }
+        if stats:
+            overrides["MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE"] = stats
+        cfg = load_cfg(config, overrides)
+        stats_part = ("file", stats) if stats else ""
+        key = digest("eval", upstream, stats_part, cfg.dump(), sorted(also.items()))
         paths = {n: os.path.join(eval_dir, f"{n}.json") for n in (name, *also)}
         if cache.valid(f"eval_{name}", key, list(paths.values())):
             for n, path in paths.items():
@@ -301,16 +330,16 @@ def stage_report(all_results: Dict[str, Any]) -> str:
     return table
 
 
-def stage_visualize(args, stats_file: str) -> List[str]:
-    """Draw the SGDet scene graphs RelDN predicts on ``--num-vis`` test frames."""
+def stage_visualize(args) -> List[str]:
+    """Draw the SGDet scene graphs RelDN predicts on ``--num-vis`` test frames (the trained
+    weights hold the frequency table: no stats file)."""
     cfg = load_cfg(
-        CONFIGS["reldn"].format(mode="sgdet"),
+        CONFIGS["reldn"].format(mode=RelationMode.SGDET.value),
         {
             "DATASETS.TRAIN": (TRAIN,),
             "DATASETS.TEST": (TEST,),
             "OUTPUT_DIR": os.path.join(args.output, "eval", "vis"),
             "MODEL.WEIGHTS": os.path.join(args.output, "reldn", "model_final.pth"),
-            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": stats_file,
         },
     )
     return draw_test_frames(cfg, TEST, args.num_vis, os.path.join(args.output, "vis"))
@@ -386,7 +415,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         Stage(
             "visualize",
             "visualizations",
-            lambda s: stage_visualize(args, s["stats"]),
+            lambda s: stage_visualize(args),
             enabled=args.num_vis > 0,
         ),
     ]

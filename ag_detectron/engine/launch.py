@@ -9,7 +9,7 @@ workers never touch CUDA; nothing else differs from ``detectron2.engine.launch``
 
 import contextlib
 import os
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator
 
 from detectron2.engine import launch as d2_launch
 
@@ -37,7 +37,6 @@ def launch(
     num_processes_per_machine: int,
     *args: Any,
     cpu: bool = False,
-    backend: Optional[str] = None,
     **kwargs: Any,
 ) -> None:
     """``detectron2.engine.launch(main_func, num_processes_per_machine, *args, **kwargs)``.
@@ -45,8 +44,6 @@ def launch(
     Args:
         cpu: the workers run on the CPU (``MODEL.DEVICE cpu``): GPUs are hidden from them, so
             they use gloo even on a GPU host. Only matters with more than one process.
-        backend: deprecated spelling of ``cpu``: ``"gloo"`` means ``cpu=True``.
     """
-    cpu = cpu or (backend or "").lower() == "gloo"
     with _hidden_gpus(cpu):
         d2_launch(main_func, num_processes_per_machine, *args, **kwargs)

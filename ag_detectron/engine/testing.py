@@ -16,7 +16,6 @@ from detectron2.data import DatasetCatalog
 
 from ..config import get_ag_cfg
 from ..data.datasets import register_action_genome
-from ..modeling.relation_heads.freq_prior import compute_predicate_counts, save_predicate_counts
 
 __all__ = [
     "CONFIG_DIR",
@@ -58,18 +57,12 @@ def register_tiny_ag(root: str, prefix: str) -> Tuple[str, str]:
 
 
 def write_tiny_stats(path: str, dataset_names: Sequence[str]) -> str:
-    """Write the predicate-count file of ``dataset_names`` (what tools/compute_predicate_stats.py
-    does)."""
-    from detectron2.data import MetadataCatalog
+    """Write the predicate-count file of ``dataset_names`` with
+    :func:`ag_detectron.pipeline.predicate_stats.write_predicate_stats` (what
+    tools/compute_predicate_stats.py runs); returns ``path``."""
+    from ..pipeline.predicate_stats import write_predicate_stats
 
-    from ..vocabulary import OBJECT_CLASSES, PredicateVocabulary
-
-    vocab = PredicateVocabulary.from_metadata(MetadataCatalog.get(dataset_names[0]))
-    dicts = [d for n in dataset_names for d in DatasetCatalog.get(n)]
-    counts = compute_predicate_counts(dicts, len(OBJECT_CLASSES), vocab.size)
-    save_predicate_counts(
-        path, counts, list(OBJECT_CLASSES), list(vocab.classes), vocab.group_sizes, list(dataset_names)
-    )
+    write_predicate_stats(dataset_names, path)
     return path
 
 

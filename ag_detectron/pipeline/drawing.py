@@ -6,7 +6,6 @@ import os
 from typing import List
 
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog
 from detectron2.evaluation.evaluator import inference_context
@@ -21,12 +20,15 @@ def draw_test_frames(cfg: CfgNode, dataset: str, num: int, out_dir: str) -> List
     Writes ``<out_dir>/<image id with "/" → "_", ".mp4" dropped>`` (the id ends in ``.png``) and a
     ``.json`` scene-graph record beside it. Returns the PNG paths in data-loader order.
     """
+    from ..checkpoint import VideoCheckpointer
     from ..engine import Trainer
     from ..engine.predictions import draw_predictions, scene_graph_record
+    from ..evaluation.relation_evaluation import dataset_vocabulary
 
     os.makedirs(out_dir, exist_ok=True)
     model = Trainer.build_model(cfg)
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
+    VideoCheckpointer(model).load(cfg.MODEL.WEIGHTS)  # the Trainer's checkpointer class
+    vocabulary = dataset_vocabulary(dataset)
     loader = Trainer.build_test_loader(cfg, dataset)
     dicts = DatasetCatalog.get(dataset)
     step = max(1, len(dicts) // max(1, num))
@@ -36,7 +38,9 @@ def draw_test_frames(cfg: CfgNode, dataset: str, num: int, out_dir: str) -> List
         for inputs in loader:
             if inputs[0]["image_id"] not in wanted:
                 continue
-            record = scene_graph_record(model(inputs)[0], frame=inputs[0]["image_id"])
+            record = scene_graph_record(
+                model(inputs)[0], frame=inputs[0]["image_id"], vocabulary=vocabulary
+            )
             name = inputs[0]["image_id"].replace("/", "_").replace(".mp4", "")
             path = os.path.join(out_dir, name)
             draw_predictions(inputs[0]["file_name"], record, path)

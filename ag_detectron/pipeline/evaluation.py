@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import CfgNode
 from detectron2.evaluation import DatasetEvaluator, DatasetEvaluators
 from tqdm import tqdm
@@ -54,13 +53,14 @@ def evaluate(cfg: CfgNode, also: Sequence[str] = ()) -> Dict[str, Any]:
         ``{"results": <results on the test dataset>, "also": {dataset: results}, "seconds": float
         (inference and scoring), "frames": int}``.
     """
+    from ..checkpoint import VideoCheckpointer
     from ..engine import Trainer
 
     if len(cfg.DATASETS.TEST) != 1:
         raise ValueError(f"DATASETS.TEST: expected one dataset, got {list(cfg.DATASETS.TEST)}")
     torch.set_num_threads(1)
     model = Trainer.build_model(cfg)
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
+    VideoCheckpointer(model).load(cfg.MODEL.WEIGHTS)  # the Trainer's checkpointer class
     dataset = cfg.DATASETS.TEST[0]
     parts = [
         _Renamed(

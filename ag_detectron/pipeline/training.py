@@ -98,7 +98,5 @@ def train(
     from ..engine import launch
 
     os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-    launch(
-        _train_worker, num_procs, dist_url="auto", backend="gloo", args=(cfg, desc, log_file, setup)
-    )
+    launch(_train_worker, num_procs, dist_url="auto", cpu=True, args=(cfg, desc, log_file, setup))
     return os.path.join(cfg.OUTPUT_DIR, "model_final.pth")

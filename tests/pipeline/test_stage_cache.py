@@ -7,8 +7,13 @@ import os
 import tempfile
 import unittest
 
+from ag_detectron.engine.testing import load_tool
 from ag_detectron.pipeline import Stage, StageCache, digest, run_stages
-from ag_detectron.pipeline.config import load_config
+
+
+def load_config(config, overrides):
+    """The demo's config loader (``get_ag_cfg`` of a repository-relative path plus overrides)."""
+    return load_tool("demo").load_cfg(config, overrides)
 
 
 class TestDigest(unittest.TestCase):
@@ -113,8 +118,6 @@ class TestRunStages(unittest.TestCase):
 
 class TestDemoKeys(unittest.TestCase):
     def test_detector_key_ignores_relation_head_options(self):
-        from ag_detectron.engine.testing import load_tool
-
         demo = load_tool("demo")
         config = demo.CONFIGS["detector"]
         base = load_config(config, {"OUTPUT_DIR": "/tmp/x"})
