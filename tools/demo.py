@@ -252,9 +252,9 @@ def stage_evaluate(
             "DATASETS.TEST": (TEST,),
             "OUTPUT_DIR": os.path.join(eval_dir, name),
             "MODEL.WEIGHTS": weights,
+            # "" for trained RelDN weights: never read a stats file the base config names
+            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": stats,
         }
-        if stats:
-            overrides["MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE"] = stats
         cfg = load_cfg(config, overrides)
         stats_part = ("file", stats) if stats else ""
         key = digest("eval", upstream, stats_part, cfg.dump(), sorted(also.items()))
@@ -340,6 +340,7 @@ def stage_visualize(args) -> List[str]:
             "DATASETS.TEST": (TEST,),
             "OUTPUT_DIR": os.path.join(args.output, "eval", "vis"),
             "MODEL.WEIGHTS": os.path.join(args.output, "reldn", "model_final.pth"),
+            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": "",
         },
     )
     return draw_test_frames(cfg, TEST, args.num_vis, os.path.join(args.output, "vis"))
