@@ -26,6 +26,7 @@ def load_config(path: str, stats_file: str):
     cfg.merge_from_file(path)
     cfg.MODEL.DEVICE = "cpu"
     cfg.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = stats_file
+    cfg.MODEL.SGFB.BANK_DIR = ""  # feature banks are data: the model is built from BANK_DIM
     return cfg
 
 
