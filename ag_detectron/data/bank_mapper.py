@@ -118,7 +118,9 @@ class FeatureBankClipMapper:
             ``"clip_center_sec"``.
         bank_dir: consolidated bank directory.
         expected: provenance fields the bank must have (:func:`expected_bank_provenance`).
-        missing: ``"error"`` or ``"zero"`` (see :class:`FeatureBank`).
+        missing: ``"error"`` (a video absent from the bank raises ``FeatureBankError`` naming the
+            bank and the video) or ``"zero"`` (an all-padding window, counted in
+            ``missing_reads``; the loader warns once with the count, :func:`check_bank_coverage`).
         spec: the window rules.
     """
 
@@ -137,6 +139,7 @@ class FeatureBankClipMapper:
         self.missing = missing
         self.spec = spec
         self._bank: Optional[FeatureBank] = None
+        self.missing_reads = 0  # clips of videos absent from the bank (missing="zero"), per process
 
     @classmethod
     def from_config(cls, cfg: CfgNode, is_train: bool) -> "FeatureBankClipMapper":
@@ -154,7 +157,8 @@ class FeatureBankClipMapper:
     def bank(self) -> FeatureBank:
         """The bank, opened (and its provenance checked) on first use in this process."""
         if self._bank is None:
-            self._bank = FeatureBank(self.bank_dir, expected=self.expected, missing=self.missing)
+            # missing videos are handled in __call__ ("zero"); the bank itself always refuses them
+            self._bank = FeatureBank(self.bank_dir, expected=self.expected, missing="error")
         return self._bank
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -164,7 +168,14 @@ class FeatureBankClipMapper:
 
     def __call__(self, dataset_dict: Dict[str, Any]) -> Dict[str, Any]:
         out = self.clip_mapper(dataset_dict)
-        window = self.bank.window(out["video_id"], float(out["clip_center_sec"]), self.spec)
+        bank, vid = self.bank, out["video_id"]
+        if self.missing == "zero" and vid not in bank:
+            # announced once, with the count, by check_bank_coverage when the loader is built
+            self.missing_reads += 1
+            out["bank_window"] = torch.zeros((self.spec.size, bank.dim), dtype=torch.float32)
+            out["bank_mask"] = torch.zeros((self.spec.size,), dtype=torch.bool)
+            return out
+        window = bank.window(vid, float(out["clip_center_sec"]), self.spec)
         out["bank_window"] = torch.from_numpy(window.entries)  # (W, D) float32
         out["bank_mask"] = torch.from_numpy(window.mask)  # (W,) bool
         return out
