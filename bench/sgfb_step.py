@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--videos", type=int, default=200)
     ap.add_argument("--entries", type=int, default=60)
+    ap.add_argument("--only", default="", help="comma-separated variants (default: all four)")
     ap.add_argument("--json", default="")
     ap.add_argument("opts", nargs=argparse.REMAINDER)
     args = ap.parse_args()
@@ -122,6 +123,8 @@ def main() -> None:
         "sgfb_frozen": ["MODEL.SGFB.FREEZE_BACKBONE", "True"],
         "sgfb_unfrozen": ["MODEL.SGFB.FREEZE_BACKBONE", "False"],
     }
+    if args.only:
+        variants = {k: v for k, v in variants.items() if k in args.only.split(",")}
     steps = {}
     for name, opts in variants.items():
         torch.manual_seed(0)
@@ -144,10 +147,8 @@ def main() -> None:
                 if it >= args.warmup:
                     times[name].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
-    rel = {
-        "sgfb_frozen": med["sgfb_frozen"] / med["clip_frozen"] - 1,
-        "sgfb_unfrozen": med["sgfb_unfrozen"] / med["clip"] - 1,
-    }
+    pairs = {"sgfb_frozen": "clip_frozen", "sgfb_unfrozen": "clip"}
+    rel = {k: med[k] / med[c] - 1 for k, c in pairs.items() if k in med and c in med}
     rows = [[k, f"{v:.4f}", f"{rel[k] * 100:+.1f} %" if k in rel else ""] for k, v in med.items()]
     print(f"{cpu_name()}, torch threads {torch.get_num_threads()}, batch {n}, config "
           f"{args.config}, bank {args.videos} videos x {args.entries} entries x 910 float16")
