@@ -1,4 +1,4 @@
-"""``FeatureBankClipMapper``: a clip (``ClipDatasetMapper``) plus its window of feature-bank entries.
+"""``FeatureBankClipMapper``: a clip (``ClipDatasetMapper``) plus its window of bank entries.
 
 Output: everything :class:`~ag_detectron.data.clip_mapper.ClipDatasetMapper` returns, plus
 
@@ -18,7 +18,7 @@ import logging
 from typing import Any, Dict, Iterable, List, Optional
 
 import torch
-from detectron2.config import CfgNode
+from detectron2.config import CfgNode, configurable
 
 from ..errors import ConfigError
 from ..feature_bank import FeatureBank, WindowSpec
@@ -51,8 +51,8 @@ def bank_window_spec(cfg: CfgNode) -> WindowSpec:
 
 def expected_bank_provenance(cfg: CfgNode) -> Dict[str, Any]:
     """The provenance fields the config requires of its bank: ``kind`` always; the Action Genome
-    vocabulary (35 objects x ``BANK_NUM_PREDICATES``) for ``scene_graph`` / ``oracle`` banks; ``dim``
-    when ``MODEL.SGFB.BANK_DIM > 0``."""
+    vocabulary (35 objects x ``BANK_NUM_PREDICATES``) for ``scene_graph`` / ``oracle`` banks;
+    ``dim`` when ``MODEL.SGFB.BANK_DIM > 0``."""
     s = cfg.MODEL.SGFB
     if s.BANK_KIND not in PRODUCER_KINDS:
         raise ConfigError(
@@ -124,6 +124,7 @@ class FeatureBankClipMapper:
         spec: the window rules.
     """
 
+    @configurable
     def __init__(
         self,
         clip_mapper: ClipDatasetMapper,
@@ -142,16 +143,21 @@ class FeatureBankClipMapper:
         self.missing_reads = 0  # clips of videos absent from the bank (missing="zero"), per process
 
     @classmethod
-    def from_config(cls, cfg: CfgNode, is_train: bool) -> "FeatureBankClipMapper":
+    def from_config(cls, cfg: CfgNode, is_train: bool = True) -> Dict[str, Any]:
         if not cfg.MODEL.SGFB.BANK_DIR:
             raise ConfigError("MODEL.SGFB.BANK_DIR is empty; the feature-bank loader needs a bank")
-        return cls(
-            ClipDatasetMapper(cfg, is_train=is_train),
-            bank_dir=cfg.MODEL.SGFB.BANK_DIR,
-            expected=expected_bank_provenance(cfg),
-            missing=cfg.MODEL.SGFB.BANK_MISSING,
-            spec=bank_window_spec(cfg),
-        )
+        if cfg.MODEL.SGFB.BANK_MISSING not in ("error", "zero"):
+            raise ConfigError(
+                f"MODEL.SGFB.BANK_MISSING={cfg.MODEL.SGFB.BANK_MISSING!r}; expected 'error' or "
+                "'zero'"
+            )
+        return {
+            "clip_mapper": ClipDatasetMapper(cfg, is_train=is_train),
+            "bank_dir": cfg.MODEL.SGFB.BANK_DIR,
+            "expected": expected_bank_provenance(cfg),
+            "missing": cfg.MODEL.SGFB.BANK_MISSING,
+            "spec": bank_window_spec(cfg),
+        }
 
     @property
     def bank(self) -> FeatureBank:

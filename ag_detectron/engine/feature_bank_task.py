@@ -30,7 +30,7 @@ class FeatureBankClassificationTask(ClipClassificationTask):
 
     @classmethod
     def build_mapper(cls, cfg: CfgNode, is_train: bool) -> FeatureBankClipMapper:
-        return FeatureBankClipMapper.from_config(cfg, is_train)
+        return FeatureBankClipMapper(cfg, is_train=is_train)
 
     @classmethod
     def _check_coverage(cls, cfg: CfgNode, dataset_names) -> None:

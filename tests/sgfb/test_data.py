@@ -28,7 +28,7 @@ def test_mapper_window_contract(cfg, dataset):
     dicts = {d["video_id"]: d for d in DatasetCatalog.get(dataset)}
     cfg.MODEL.SGFB.WINDOW.SIZE = 6
     cfg.MODEL.SGFB.WINDOW.SPAN = 2.0
-    mapper = FeatureBankClipMapper.from_config(cfg, is_train=False)
+    mapper = FeatureBankClipMapper(cfg, is_train=False)
     d = dict(dicts["VIDD4"], view=(1, 0))  # 48 frames = 2.0 s; last temporal view of 2
     out = mapper(d)
     assert out["bank_window"].dtype == torch.float32 and out["bank_window"].shape == (6, 910)
@@ -74,7 +74,7 @@ def test_bank_of_another_kind_or_vocabulary_is_refused(cfg, tmp_path, found, mat
     with pytest.raises(FeatureBankError, match=match):
         FeatureBankClassificationTask.build_train_loader(cfg)
     with pytest.raises(FeatureBankError, match=match):
-        FeatureBankClipMapper.from_config(cfg, is_train=True).bank
+        FeatureBankClipMapper(cfg, is_train=True).bank
 
 
 def test_lfb_bank_with_lfb_kind(cfg, tmp_path):
@@ -123,11 +123,11 @@ def test_mapper_missing_video_error_names_bank_and_video(cfg, dataset, tmp_path)
         str(tmp_path / "part"), scene_graph_provenance(), videos=("VIDA1",)
     )
     d = {x["video_id"]: x for x in DatasetCatalog.get(dataset)}["VIDB2"]
-    mapper = FeatureBankClipMapper.from_config(cfg, is_train=True)
+    mapper = FeatureBankClipMapper(cfg, is_train=True)
     with pytest.raises(FeatureBankError, match="part/index.json: video 'VIDB2' is not in"):
         mapper(d)
     cfg.MODEL.SGFB.BANK_MISSING = "zero"
-    mapper = FeatureBankClipMapper.from_config(cfg, is_train=True)
+    mapper = FeatureBankClipMapper(cfg, is_train=True)
     out = mapper(d)
     assert mapper.missing_reads == 1 and not out["bank_mask"].any()
     assert out["bank_window"].shape == (20, 910)
