@@ -1,7 +1,6 @@
 """``VideoCheckpointer``: Detectron2's checkpointer that also reads PyTorchVideo / PySlowFast
 checkpoints into a ``ClipClassifier`` and refuses checkpoints that do not fit it."""
 import logging
-import os
 from typing import Any, Dict, List, Tuple
 
 import torch
@@ -137,7 +136,11 @@ class VideoCheckpointer(DetectionCheckpointer):
             source[k] if source[k] == k else f"{source[k]} (-> {k})" for k in unexpected
         ]
         head_shapes = [s for s in shapes if s[0].startswith("cls_score.")]
-        if head_shapes and len(head_shapes) == sum(k.startswith("cls_score.") for k in state_dict):
+        # Only the class count differs (same input width): another dataset's classifier.
+        other_classes = all(a[0] != b[0] and a[1:] == b[1:] for _, a, b in head_shapes)
+        if head_shapes and other_classes and len(head_shapes) == sum(
+            k.startswith("cls_score.") for k in state_dict
+        ):
             logger.warning(
                 f"{filename}: its classifier has {head_shapes[0][1][0]} classes, the model "
                 f"{head_shapes[0][2][0]} (MODEL.VIDEO.NUM_CLASSES): the classifier is not loaded "
@@ -170,7 +173,7 @@ class VideoCheckpointer(DetectionCheckpointer):
             )
         if problems:
             message = (
-                f"{filename} ({fmt} format, {os.path.basename(filename)}) does not fit "
+                f"{filename} ({fmt} format) does not fit "
                 f"{type(self.model).__name__} with backbone {type(self.model.backbone).__name__}: "
                 + "; ".join(problems)
             )

@@ -272,6 +272,17 @@ class TestMismatchReports(_Tmp):
         with self.assertRaisesRegex(CheckpointError, "x.pyth.*known format.*encoder.weight"):
             VideoCheckpointer(_model(classes=5)).load(path)
 
+    def test_other_models_load_as_with_detectron2(self):
+        class Det(nn.Module):  # a backbone without the video checkpoint layout
+            def __init__(self):
+                super().__init__()
+                self.backbone = nn.Linear(2, 2)
+
+        src, dst = Det(), Det()
+        path = self.save({"model": src.state_dict()}, "det.pth")
+        VideoCheckpointer(dst).load(path)
+        self.assertTrue(torch.equal(dst.backbone.weight, src.backbone.weight))
+
     def test_own_checkpoint_resume_fields_kept(self):
         model = _model(classes=5)
         ckpt_dir = self._dir.name
