@@ -56,6 +56,11 @@ class VideoCheckpointer(DetectionCheckpointer):
       ``MODEL.VIDEO.WEIGHTS_STRICT``); otherwise the same report is logged and the tensors that fit
       are loaded.
 
+    * A model built on a stage-1 clip model (``SGFB``) declares ``checkpoint_new_prefixes`` and
+      ``checkpoint_ignored_prefixes``: a checkpoint without any tensor under the new prefixes is a
+      stage-1 one, whose backbone loads while the new modules keep their initialisation and the
+      ignored ones (the stage-1 classifier) are dropped, with one warning (:meth:`_stage1_keys`).
+
     Models without that layout (e.g. ``SceneGraphRCNN``) load exactly as with
     ``DetectionCheckpointer``.
     """
