@@ -81,7 +81,8 @@ class TestConfigs(unittest.TestCase):
             with self.subTest(config=os.path.relpath(path, CONFIG_DIR)):
                 cfg = load_config(path, self.stats_file)
                 model = build_model(cfg)
-                self.assertEqual(cfg.MODEL.ROI_HEADS.NUM_CLASSES, len(OBJECT_CLASSES))
+                if task_of(cfg).name in ("detection", "scene_graph"):  # not the clip models
+                    self.assertEqual(cfg.MODEL.ROI_HEADS.NUM_CLASSES, len(OBJECT_CLASSES))
                 if issubclass(task_of(cfg), SceneGraphTask):
                     self.assertTrue(hasattr(model, "relation_head"), path)
                 del model
