@@ -241,6 +241,57 @@ def add_video_model_config(cfg: CN) -> None:
     _C.MODEL.VIDEO.WEIGHTS_STRICT = True
 
 
+def add_sgfb_config(cfg: CN) -> None:
+    """``MODEL.SGFB.*``: the feature-bank action models SGFB / LFB / oracle (docs/feature_bank.md
+    "Model")."""
+    _C = cfg
+    _C.MODEL.SGFB = CN()
+    # Consolidated feature-bank directory (holds index.json); read by the data loader (window per
+    # clip) and by the model (entry width, provenance). "" needs MODEL.SGFB.BANK_DIM > 0 (tests).
+    _C.MODEL.SGFB.BANK_DIR = ""
+    # Producer kind the bank must declare in its provenance: "scene_graph" (SGFB), "lfb" (LFB
+    # baseline) or "oracle" (ground-truth scene graphs; an upper bound that leaks labels).
+    _C.MODEL.SGFB.BANK_KIND = "scene_graph"
+    # Predicates of a "scene_graph" / "oracle" bank (26 release, 25 paper): the bank's vocabulary
+    # must equal Action Genome's 35 objects x this many predicates, object-major.
+    _C.MODEL.SGFB.BANK_NUM_PREDICATES = 26
+    # Entry width D. 0: taken from the bank; > 0: required of the bank (and used without a bank).
+    _C.MODEL.SGFB.BANK_DIM = 0
+    # A clip whose video is not in the bank: "error" (the loader refuses the dataset up front,
+    # naming the videos) or "zero" (an all-padding window; counted, one summary warning).
+    _C.MODEL.SGFB.BANK_MISSING = "error"
+    _C.MODEL.SGFB.WINDOW = CN()
+    # Rows W of the padded window of bank entries around the clip centre (LFB: 20).
+    _C.MODEL.SGFB.WINDOW.SIZE = 20
+    # Seconds covered by the window, centred on the clip (LFB: 10.0 = +-5 s; 20 entries at 2/s).
+    _C.MODEL.SGFB.WINDOW.SPAN = 10.0
+    # "end": entries in time order then zero rows; "slot": row = fixed time offset from the centre.
+    _C.MODEL.SGFB.WINDOW.PADDING = "end"
+    # More entries than SIZE in the span: "nearest" keeps the SIZE nearest the centre (counted);
+    # "error" raises.
+    _C.MODEL.SGFB.WINDOW.OVERFLOW = "nearest"
+    # Clip centre outside [0, bank duration]: "error" (names bank and video) or "clamp" (counted).
+    _C.MODEL.SGFB.WINDOW.OUTSIDE = "error"
+    _C.MODEL.SGFB.FBO = CN()
+    # Feature-bank operator: "avg", "max", "nl" (LFB's non-local FBO) or a FBO_REGISTRY class name.
+    _C.MODEL.SGFB.FBO.NAME = "nl"
+    # avg: divide by the window size W instead of the number of real entries.
+    _C.MODEL.SGFB.FBO.AVG_INCLUDE_PADDING = False
+    # nl: width of the projected clip feature and entries (LFB: 512); the FBO output width.
+    _C.MODEL.SGFB.FBO.NL_DIM = 512
+    # nl: stacked non-local blocks (LFB Charades: 2).
+    _C.MODEL.SGFB.FBO.NL_LAYERS = 2
+    # nl: dropout on the projections and on each block's output (LFB: 0.2).
+    _C.MODEL.SGFB.FBO.NL_DROPOUT = 0.2
+    # nl: LayerNorm on each block's output before its dropout (LFB: True).
+    _C.MODEL.SGFB.FBO.NL_LAYER_NORM = True
+    # No gradients into the clip backbone, BatchNorm in eval mode (LFB stage 2). False fine-tunes
+    # it (MODEL.VIDEO.FREEZE_BACKBONE is not read by SGFB).
+    _C.MODEL.SGFB.FREEZE_BACKBONE = True
+    # Dropout on concat(S, FBO) before the classifier (LFB: 0.3).
+    _C.MODEL.SGFB.DROPOUT = 0.3
+
+
 def add_ag_config(cfg: CN) -> None:
     """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
     add_relation_head_config(cfg)
@@ -250,6 +301,7 @@ def add_ag_config(cfg: CN) -> None:
     add_dataloader_config(cfg)
     add_clip_input_config(cfg)
     add_video_model_config(cfg)
+    add_sgfb_config(cfg)
 
 
 def get_ag_cfg(

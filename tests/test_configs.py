@@ -31,6 +31,7 @@ def load_config(path: str, stats_files: dict):
     cfg.MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE = stats_files[
         cfg.MODEL.ROI_RELATION_HEAD.NUM_PREDICATES
     ]
+    cfg.MODEL.SGFB.BANK_DIR = ""  # feature banks are data: the model is built from BANK_DIM
     return cfg
 
 

@@ -56,13 +56,19 @@ class VideoCheckpointer(DetectionCheckpointer):
       ``MODEL.VIDEO.WEIGHTS_STRICT``); otherwise the same report is logged and the tensors that fit
       are loaded.
 
+    * A model built on a stage-1 clip model (``SGFB``) declares ``checkpoint_new_prefixes`` and
+      ``checkpoint_ignored_prefixes``: a checkpoint without any tensor under the new prefixes is a
+      stage-1 one, whose backbone loads while the new modules keep their initialisation and the
+      ignored ones (the stage-1 classifier) are dropped, with one warning (:meth:`_stage1_keys`).
+
     Models without that layout (e.g. ``SceneGraphRCNN``) load exactly as with
     ``DetectionCheckpointer``.
     """
 
     def _is_clip_model(self) -> bool:
         backbone = getattr(self.model, "backbone", None)
-        return hasattr(backbone, "stage_prefix") and hasattr(self.model, "cls_score")
+        head = hasattr(self.model, "cls_score") or hasattr(self.model, "checkpoint_new_prefixes")
+        return hasattr(backbone, "stage_prefix") and head
 
     def _load_file(self, filename: str) -> Dict[str, Any]:
         self._video_file = filename
@@ -77,6 +83,38 @@ class VideoCheckpointer(DetectionCheckpointer):
         if "model" in loaded and isinstance(loaded["model"], dict):
             return loaded  # our own checkpoints (model, optimizer, scheduler, iteration)
         return {"model": loaded}
+
+    def _stage1_keys(
+        self,
+        filename: str,
+        state_dict: Dict[str, Any],
+        missing: List[str],
+        unexpected: List[str],
+    ) -> Tuple[List[str], List[str], List[str]]:
+        """A model built on a stage-1 clip model (e.g. ``SGFB``) declares
+        ``checkpoint_new_prefixes`` (its modules a stage-1 checkpoint lacks) and
+        ``checkpoint_ignored_prefixes`` (stage-1 modules it replaces). When the checkpoint has none
+        of the new modules, they keep their initialisation and the replaced modules are dropped,
+        each with one warning; a checkpoint holding some of them (the model's own) is checked as
+        usual. Returns (missing, unexpected, keys left at their initialisation)."""
+        new = tuple(getattr(self.model, "checkpoint_new_prefixes", ()))
+        if not new or any(k.startswith(new) for k in state_dict):
+            return missing, unexpected, []
+        fresh = [k for k in missing if k.startswith(new)]
+        ignored = tuple(getattr(self.model, "checkpoint_ignored_prefixes", ()))
+        dropped = [k for k in unexpected if ignored and k.startswith(ignored)]
+        for key in dropped:
+            del state_dict[key]
+        logger.warning(
+            f"{filename}: a stage-1 checkpoint for {type(self.model).__name__}: "
+            f"{len(fresh)} tensors under {list(new)} keep their initialisation; "
+            f"{len(dropped)} tensors under {list(ignored)} are not used ({_listing(dropped)})"
+        )
+        return (
+            [k for k in missing if k not in set(fresh)],
+            [k for k in unexpected if k not in set(dropped)],
+            fresh,
+        )
 
     def _load_model(self, checkpoint: Dict[str, Any]) -> Any:
         if not self._is_clip_model():
@@ -95,6 +133,9 @@ class VideoCheckpointer(DetectionCheckpointer):
             )
         state_dict, unknown, source = convert_state_dict(state_dict, fmt, self.model.backbone)
         missing, unexpected, shapes = check_state_dict(self.model, state_dict)
+        missing, unexpected, stage1_new = self._stage1_keys(
+            filename, state_dict, missing, unexpected
+        )
         # Keys the model lacks are named as the file names them (and where they would go).
         unexpected = sorted(unknown) + [
             source[k] if source[k] == k else f"{source[k]} (-> {k})" for k in unexpected
@@ -153,6 +194,6 @@ class VideoCheckpointer(DetectionCheckpointer):
         checkpoint["model"] = state_dict
         incompatible = super()._load_model(checkpoint)
         # The skipped classifier / non-local blocks are reported above; not repeated as "not found".
-        reported = skipped_head | set(skipped_nl)
+        reported = skipped_head | set(skipped_nl) | set(stage1_new)
         incompatible.missing_keys[:] = [k for k in incompatible.missing_keys if k not in reported]
         return incompatible

@@ -3,8 +3,10 @@ the launcher used by ``tools/train_net.py``. Importing it registers the builtin 
 
 from . import builtin_tasks  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
 from . import clip_task  # noqa: F401  (registers the "clip_classification" task)
+from . import feature_bank_task  # noqa: F401  (registers "feature_bank_classification")
 from .builtin_tasks import DetectionTask, SceneGraphTask, check_relation_annotations
 from .clip_task import ClipClassificationTask
+from .feature_bank_task import FeatureBankClassificationTask
 from .evaluators import build_ag_evaluator
 from .launch import launch
 from .mappers import DetectionDatasetMapper, build_ag_mapper
@@ -17,6 +19,7 @@ __all__ = [
     "ClipClassificationTask",
     "DetectionDatasetMapper",
     "DetectionTask",
+    "FeatureBankClassificationTask",
     "SceneGraphTask",
     "Task",
     "Trainer",

@@ -2,5 +2,6 @@
 
 from .clip_classifier import ClipClassifier  # registration
 from .scene_graph_rcnn import SceneGraphRCNN  # registration
+from .sgfb import SGFB  # registration
 
-__all__ = ["SceneGraphRCNN", "ClipClassifier"]
+__all__ = ["SceneGraphRCNN", "ClipClassifier", "SGFB"]

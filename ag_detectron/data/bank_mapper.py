@@ -1,0 +1,187 @@
+"""``FeatureBankClipMapper``: a clip (``ClipDatasetMapper``) plus its window of bank entries.
+
+Output: everything :class:`~ag_detectron.data.clip_mapper.ClipDatasetMapper` returns, plus
+
+- ``"bank_window"``: float32 (W, D), the bank entries around ``"clip_center_sec"``, zero rows for
+  padding (W = ``MODEL.SGFB.WINDOW.SIZE``, D = the bank's entry width);
+- ``"bank_mask"``: bool (W,), True for a real entry.
+
+The window is read here, in the data-loader workers, rather than in the model: a window read is a
+few memory-mapped rows (O(log n + W)), and doing it beside the JPEG decoding keeps it off the
+training step (docs/feature_bank.md "Model"). The bank is opened lazily, once per process (the
+mapper is pickled into each worker without it), and memory-mapped, so workers share the page cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Iterable, List, Optional
+
+import torch
+from detectron2.config import CfgNode, configurable
+
+from ..errors import ConfigError
+from ..feature_bank import FeatureBank, WindowSpec
+from ..feature_bank.provenance import PRODUCER_KINDS
+from ..feature_bank.scene_graph import scene_graph_bank_vocabulary
+from .clip_mapper import ClipDatasetMapper
+
+__all__ = [
+    "FeatureBankClipMapper",
+    "bank_window_spec",
+    "expected_bank_provenance",
+    "open_feature_bank",
+    "check_bank_coverage",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def bank_window_spec(cfg: CfgNode) -> WindowSpec:
+    """The :class:`WindowSpec` of ``MODEL.SGFB.WINDOW``."""
+    w = cfg.MODEL.SGFB.WINDOW
+    return WindowSpec(
+        size=int(w.SIZE),
+        span=float(w.SPAN),
+        padding=w.PADDING,
+        overflow=w.OVERFLOW,
+        outside=w.OUTSIDE,
+    )
+
+
+def expected_bank_provenance(cfg: CfgNode) -> Dict[str, Any]:
+    """The provenance fields the config requires of its bank: ``kind`` always; the Action Genome
+    vocabulary (35 objects x ``BANK_NUM_PREDICATES``) for ``scene_graph`` / ``oracle`` banks;
+    ``dim`` when ``MODEL.SGFB.BANK_DIM > 0``."""
+    s = cfg.MODEL.SGFB
+    if s.BANK_KIND not in PRODUCER_KINDS:
+        raise ConfigError(
+            f"MODEL.SGFB.BANK_KIND={s.BANK_KIND!r}; expected one of {list(PRODUCER_KINDS)}"
+        )
+    expected: Dict[str, Any] = {"kind": s.BANK_KIND}
+    if s.BANK_KIND in ("scene_graph", "oracle"):
+        if s.BANK_NUM_PREDICATES not in (25, 26):
+            raise ConfigError(
+                f"MODEL.SGFB.BANK_NUM_PREDICATES={s.BANK_NUM_PREDICATES!r}; expected 26 or 25"
+            )
+        expected["vocabulary"] = scene_graph_bank_vocabulary(s.BANK_NUM_PREDICATES)
+    if s.BANK_DIM > 0:
+        expected["dim"] = int(s.BANK_DIM)
+    return expected
+
+
+def open_feature_bank(cfg: CfgNode) -> FeatureBank:
+    """Open ``MODEL.SGFB.BANK_DIR`` with the provenance check and the missing-video rule.
+
+    Raises:
+        ConfigError: no bank directory configured, or an unknown ``BANK_MISSING``.
+        FeatureBankError: the bank is unreadable or was produced by another kind / vocabulary
+            (the message names the index file and the field).
+    """
+    s = cfg.MODEL.SGFB
+    if not s.BANK_DIR:
+        raise ConfigError("MODEL.SGFB.BANK_DIR is empty; set it to a consolidated feature bank")
+    if s.BANK_MISSING not in ("error", "zero"):
+        raise ConfigError(f"MODEL.SGFB.BANK_MISSING={s.BANK_MISSING!r}; expected 'error' or 'zero'")
+    return FeatureBank(s.BANK_DIR, expected=expected_bank_provenance(cfg), missing=s.BANK_MISSING)
+
+
+def check_bank_coverage(cfg: CfgNode, video_ids: Iterable[str], what: str) -> List[str]:
+    """The videos of ``what`` (a dataset description) missing from the bank.
+
+    With ``BANK_MISSING="error"`` any missing video raises :class:`ConfigError` naming the bank,
+    the count and the first ids; with ``"zero"`` one warning states the count (their clips read
+    all-padding windows). Returns the sorted missing ids.
+    """
+    bank = open_feature_bank(cfg)
+    missing = sorted({v for v in video_ids if v not in bank})
+    if missing:
+        msg = (
+            f"{bank.index_path}: {len(missing)} videos of {what} are not in the bank "
+            f"(first: {missing[:5]})"
+        )
+        if cfg.MODEL.SGFB.BANK_MISSING == "error":
+            raise ConfigError(
+                msg + "; extract them, or set MODEL.SGFB.BANK_MISSING zero to read empty windows"
+            )
+        logger.warning(
+            msg + "; their clips read all-padding windows (MODEL.SGFB.BANK_MISSING zero)"
+        )
+    return missing
+
+
+class FeatureBankClipMapper:
+    """``ClipDatasetMapper`` followed by the bank window of the clip (module docstring).
+
+    Args:
+        clip_mapper: reads and augments the clip; must output ``"video_id"`` and
+            ``"clip_center_sec"``.
+        bank_dir: consolidated bank directory.
+        expected: provenance fields the bank must have (:func:`expected_bank_provenance`).
+        missing: ``"error"`` (a video absent from the bank raises ``FeatureBankError`` naming the
+            bank and the video) or ``"zero"`` (an all-padding window, counted in
+            ``missing_reads``; the loader warns once with the count, :func:`check_bank_coverage`).
+        spec: the window rules.
+    """
+
+    @configurable
+    def __init__(
+        self,
+        clip_mapper: ClipDatasetMapper,
+        *,
+        bank_dir: str,
+        expected: Dict[str, Any],
+        missing: str,
+        spec: WindowSpec,
+    ) -> None:
+        self.clip_mapper = clip_mapper
+        self.bank_dir = bank_dir
+        self.expected = dict(expected)
+        self.missing = missing
+        self.spec = spec
+        self._bank: Optional[FeatureBank] = None
+        self.missing_reads = 0  # clips of videos absent from the bank (missing="zero"), per process
+
+    @classmethod
+    def from_config(cls, cfg: CfgNode, is_train: bool = True) -> Dict[str, Any]:
+        if not cfg.MODEL.SGFB.BANK_DIR:
+            raise ConfigError("MODEL.SGFB.BANK_DIR is empty; the feature-bank loader needs a bank")
+        if cfg.MODEL.SGFB.BANK_MISSING not in ("error", "zero"):
+            raise ConfigError(
+                f"MODEL.SGFB.BANK_MISSING={cfg.MODEL.SGFB.BANK_MISSING!r}; expected 'error' or "
+                "'zero'"
+            )
+        return {
+            "clip_mapper": ClipDatasetMapper(cfg, is_train=is_train),
+            "bank_dir": cfg.MODEL.SGFB.BANK_DIR,
+            "expected": expected_bank_provenance(cfg),
+            "missing": cfg.MODEL.SGFB.BANK_MISSING,
+            "spec": bank_window_spec(cfg),
+        }
+
+    @property
+    def bank(self) -> FeatureBank:
+        """The bank, opened (and its provenance checked) on first use in this process."""
+        if self._bank is None:
+            # missing videos are handled in __call__ ("zero"); the bank itself always refuses them
+            self._bank = FeatureBank(self.bank_dir, expected=self.expected, missing="error")
+        return self._bank
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_bank"] = None  # each worker maps the files itself
+        return state
+
+    def __call__(self, dataset_dict: Dict[str, Any]) -> Dict[str, Any]:
+        out = self.clip_mapper(dataset_dict)
+        bank, vid = self.bank, out["video_id"]
+        if self.missing == "zero" and vid not in bank:
+            # announced once, with the count, by check_bank_coverage when the loader is built
+            self.missing_reads += 1
+            out["bank_window"] = torch.zeros((self.spec.size, bank.dim), dtype=torch.float32)
+            out["bank_mask"] = torch.zeros((self.spec.size,), dtype=torch.bool)
+            return out
+        window = bank.window(vid, float(out["clip_center_sec"]), self.spec)
+        out["bank_window"] = torch.from_numpy(window.entries)  # (W, D) float32
+        out["bank_mask"] = torch.from_numpy(window.mask)  # (W,) bool
+        return out
