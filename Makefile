@@ -3,12 +3,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo clean
+.PHONY: setup lint format test demo clean
 
 setup:
 	@bash scripts/setup_env.sh
 
-test: setup
+# ruff (configured in ruff.toml): lint rules and the formatter's check; `make format` rewrites.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup lint
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 demo: setup

@@ -23,6 +23,6 @@ setup(
         "pytorchvideo==0.1.5",  # clip backbones (only pytorchvideo.models is used)
     ],
     extras_require={
-        "dev": ["pytest>=7.0", "hypothesis>=6.0", "scikit-learn>=1.1"],
+        "dev": ["pytest>=7.0", "hypothesis>=6.0", "scikit-learn>=1.1", "ruff==0.17.6"],
     },
 )
