@@ -20,6 +20,7 @@ setup(
         "tqdm>=4.50",
         "av>=10.0",
         "simplejpeg>=1.7",
+        "pytorchvideo==0.1.5",  # clip backbones (only pytorchvideo.models is used)
     ],
     extras_require={
         "dev": ["pytest>=7.0", "hypothesis>=6.0", "scikit-learn>=1.1"],

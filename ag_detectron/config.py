@@ -205,6 +205,49 @@ def add_video_model_config(cfg: CN) -> None:
     """``MODEL.VIDEO.*``: clip backbones and the clip classifier (docs/video.md)."""
     _C = cfg
     _C.MODEL.VIDEO = CN()
+    # Registered name in VIDEO_BACKBONE_REGISTRY: "SlowFast" or "I3D" (ag_detectron.modeling.video).
+    _C.MODEL.VIDEO.BACKBONE = "SlowFast"
+    # ResNet depth of the backbone: 50 or 101.
+    _C.MODEL.VIDEO.DEPTH = 50
+    # Stem channels (slow pathway for SlowFast). 64 = the published models (pooled feature 2304-d
+    # for SlowFast, 2048-d for I3D); 16 = the slim CPU variant (576-d SlowFast, ~2 M parameters).
+    _C.MODEL.VIDEO.STEM_WIDTH = 64
+    _C.MODEL.VIDEO.SLOWFAST = CN()
+    # Frame-rate ratio fast/slow: the slow pathway takes every ALPHA-th input frame.
+    _C.MODEL.VIDEO.SLOWFAST.ALPHA = 4
+    # Channel ratio slow/fast (1 / beta): the fast pathway has 1/8 of the slow pathway's channels.
+    _C.MODEL.VIDEO.SLOWFAST.BETA_INV = 8
+    # Output channels of the fast-to-slow lateral convolution relative to its input channels.
+    _C.MODEL.VIDEO.SLOWFAST.FUSION_CONV_CHANNEL_RATIO = 2
+    # Temporal kernel of the lateral convolution (stride ALPHA); 7 for the 8x8 / 16x8 models.
+    _C.MODEL.VIDEO.SLOWFAST.FUSION_KERNEL_SIZE = 7
+    _C.MODEL.VIDEO.NONLOCAL = CN()
+    # I3D only: for res2, res3, res4, res5 the indices of the residual blocks followed by a
+    # non-local block; all empty = plain I3D. LFB's R101: [[], [1, 3], [6, 13, 20], []].
+    _C.MODEL.VIDEO.NONLOCAL.LOCATION = [[], [], [], []]
+    # Max-pool kernel (T, H, W) applied to the keys/values (phi, g) of each non-local block.
+    _C.MODEL.VIDEO.NONLOCAL.POOL = [1, 2, 2]
+    # Affinity normalisation of the non-local blocks: "softmax" or "dot_product".
+    _C.MODEL.VIDEO.NONLOCAL.INSTANTIATION = "softmax"
+    # Number of action classes of the classifier (157 for Charades); checked against the metadata
+    # num_classes of every dataset in DATASETS.TRAIN / DATASETS.TEST.
+    _C.MODEL.VIDEO.NUM_CLASSES = 157
+    # Per-channel RGB mean / std in the 0-255 scale used to normalise the uint8 clips (Kinetics
+    # convention of SlowFast / PyTorchVideo: 0.45 and 0.225 times 255).
+    _C.MODEL.VIDEO.PIXEL_MEAN = [114.75, 114.75, 114.75]
+    _C.MODEL.VIDEO.PIXEL_STD = [57.375, 57.375, 57.375]
+    # Dropout on the pooled clip feature before the classifier (SlowFast 0.5, LFB 0.3).
+    _C.MODEL.VIDEO.DROPOUT = 0.5
+    # Standard deviation of the classifier's normal initialisation (bias 0).
+    _C.MODEL.VIDEO.HEAD_INIT_STD = 0.01
+    # Freeze the backbone: no gradients, BatchNorm kept in eval mode; only the classifier trains
+    # (the feature-bank models' stage 2 trains on top of a frozen clip backbone).
+    _C.MODEL.VIDEO.FREEZE_BACKBONE = False
+    # MODEL.WEIGHTS that do not fit the model (missing / unexpected keys, shape mismatches, another
+    # architecture) raise CheckpointError listing the keys; False logs the same report and loads the
+    # tensors that fit. A classifier of another class count (e.g. Kinetics-400) is always skipped
+    # with a warning (docs/video.md "Checkpoints").
+    _C.MODEL.VIDEO.WEIGHTS_STRICT = True
 
 
 def add_ag_config(cfg: CN) -> None:

@@ -1,6 +1,12 @@
 """The project's exception types. Every message names the file/key/field and what was expected."""
 
-__all__ = ["AGDetectronError", "DatasetFormatError", "ConfigError", "EvaluationInputError"]
+__all__ = [
+    "AGDetectronError",
+    "DatasetFormatError",
+    "ConfigError",
+    "EvaluationInputError",
+    "CheckpointError",
+]
 
 
 class AGDetectronError(Exception):
@@ -20,3 +26,8 @@ class ConfigError(AGDetectronError, ValueError):
 
 class EvaluationInputError(AGDetectronError, ValueError):
     """Inputs to a metric are malformed (wrong widths, logits instead of probabilities, bad boxes)."""
+
+
+class CheckpointError(AGDetectronError, ValueError):
+    """A checkpoint (MODEL.WEIGHTS) does not fit the model: unknown format, missing or unexpected
+    keys, shape mismatches. The message names the file, the format and the keys."""
