@@ -2,6 +2,7 @@
 SGDet model (saved once, so every process loads the same weights), four Charades-style frame
 folders of textured 64x48 JPEGs."""
 
+import importlib.util
 import json
 import os
 
@@ -9,12 +10,14 @@ import numpy as np
 import pytest
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.data import DatasetCatalog
 from detectron2.engine import DefaultPredictor
 from detectron2.modeling import build_model
 from PIL import Image
 
 import ag_detectron.modeling  # noqa: F401  (meta-architectures)
 from ag_detectron.config import get_ag_cfg
+from ag_detectron.data.datasets.charades import register_charades
 from ag_detectron.data.video_io import decode_jpeg_file
 from ag_detectron.engine.launch import launch
 from ag_detectron.feature_bank import FeatureBank, FeatureBankError
@@ -62,6 +65,18 @@ def world(tmp_path_factory):
     cfg_file = str(root / "sgdet.yaml")
     with open(cfg_file, "w") as f:
         f.write(cfg.dump())
+    # the same videos as a registered Charades split (for the tool)
+    (root / "Charades_v1_classes.txt").write_text("c000 Holding a cup\nc001 Drinking\n")
+    header = (
+        "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length"
+    )
+    rows = [header] + [
+        f"{d['video_id']},S1,Kitchen,5,5,Yes,script,cup,desc,c000 0.00 0.20,{d['length']:.2f}"
+        for d in dicts
+    ]
+    (root / "Charades_v1_test.csv").write_text("\r\n".join(rows) + "\r\n")
+    if "test_extract_charades" not in DatasetCatalog.list():
+        register_charades("test_extract_charades", str(root), "test")
     return {"root": root, "dicts": dicts, "cfg_file": cfg_file}
 
 
@@ -236,6 +251,32 @@ def test_two_processes_give_the_same_bank(world, tmp_path):
         entries_a.astype(np.float32), entries_b.astype(np.float32), atol=2e-3
     )
     np.testing.assert_array_equal(times_a, times_b)
+
+
+def _tool():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "extract_feature_bank.py")
+    spec = importlib.util.spec_from_file_location("extract_feature_bank", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tool_on_a_registered_dataset(world, tmp_path, capsys):
+    out = str(tmp_path / "bank")
+    argv = [
+        "--kind", "scene_graph", "--config-file", world["cfg_file"],
+        "--dataset", "test_extract_charades", "--output", out,
+        "--num-workers", "0", "--no-progress", "--max-videos", "2", "--combine", "mean",
+    ]  # fmt: skip
+    _tool().main(argv)
+    _, index, entries, _ = _bank_arrays(out)
+    assert index["videos"] == ["VA", "VB"] and index["offsets"] == [0, 3, 5]
+    shard = os.path.join(out, "shards", "VA.npz")
+    mtime = os.stat(shard).st_mtime_ns
+    _tool().main(argv)  # resumed: nothing to do, the shards stay as they are
+    assert os.stat(shard).st_mtime_ns == mtime
+    with pytest.raises(FeatureBankError, match="producer_config_hash"):
+        _tool().main(argv[:-1] + ["max"])  # another entry rule into the same bank
 
 
 def test_lfb_bank(world, tmp_path):
