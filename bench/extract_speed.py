@@ -166,16 +166,24 @@ def main() -> None:
             diff = max(diff, float(np.abs(got - rows_b[d["video_id"]]).max()))
             nonzero += int((got != 0).any(axis=1).sum())
             total += len(got)
-        print(f"machine: {platform.node()} | {cpu_name()} | {os.cpu_count()} CPUs | "
-              f"torch {torch.__version__} threads {torch.get_num_threads()} | device {args.device}")
-        print(f"world: {args.videos} videos x {args.seconds:g} s, 320x180 JPEG, {args.rate:g}/s "
-              f"-> {frames_b} frames; model {args.config}")
+        print(
+            f"machine: {platform.node()} | {cpu_name()} | {os.cpu_count()} CPUs | "
+            f"torch {torch.__version__} threads {torch.get_num_threads()} | device {args.device}"
+        )
+        print(
+            f"world: {args.videos} videos x {args.seconds:g} s, 320x180 JPEG, {args.rate:g}/s "
+            f"-> {frames_b} frames; model {args.config}"
+        )
         print(f"medians of {args.rounds} rounds:")
         print(f"baseline DefaultPredictor loop: {frames_b / sec_b:7.2f} frames/s ({sec_b:.1f} s)")
-        print(f"extract (batch {args.batch_size}, {args.num_workers} workers): "
-              f"{frames_e / sec_e:7.2f} frames/s ({sec_e:.1f} s, incl. writing + consolidation)")
-        print(f"extract (batch 1, no workers): {counts_1['entries'] / sec_1:7.2f} frames/s "
-              f"({sec_1:.1f} s)")
+        print(
+            f"extract (batch {args.batch_size}, {args.num_workers} workers): "
+            f"{frames_e / sec_e:7.2f} frames/s ({sec_e:.1f} s, incl. writing + consolidation)"
+        )
+        print(
+            f"extract (batch 1, no workers): {counts_1['entries'] / sec_1:7.2f} frames/s "
+            f"({sec_1:.1f} s)"
+        )
         print(f"speed-up: {(frames_e / sec_e) / (frames_b / sec_b):.2f}x; "
               f"max |entry difference| {diff:.2e} (float16 storage); "
               f"{nonzero} of {total} entries non-zero")  # fmt: skip

@@ -345,3 +345,28 @@ def test_oracle_bank(tmp_path):
     expected = np.zeros(910, np.float32)
     expected[[(5 - 1) * 26 + 0, (5 - 1) * 26 + 3, (5 - 1) * 26 + 4]] = 1.0
     np.testing.assert_array_equal(entries[0].astype(np.float32), expected)
+
+
+def test_video_file_source(world, tmp_path):
+    """--source video: the same sampled times from an mp4 (lossless H.264 of the same frames)."""
+    import av
+
+    path = str(tmp_path / "VA.mp4")
+    d = os.path.join(world["root"], "Charades_v1_rgb", "VA")
+    with av.open(path, "w") as c:
+        s = c.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = W, H, "yuv444p"
+        s.options = {"crf": "0", "preset": "ultrafast"}
+        for i in range(1, VIDEOS["VA"] + 1):
+            rgb = np.asarray(Image.open(f"{d}/VA-{i:06d}.jpg").convert("RGB"))
+            for packet in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    cfg = _cfg(world)
+    opts = _opts(source="video", video_dir=str(tmp_path))
+    va = [dict(world["dicts"][0])]
+    extract_bank(SceneGraphProducer(cfg, opts), str(tmp_path / "bank"), va, opts)
+    _, index, entries, times = _bank_arrays(tmp_path / "bank")
+    assert index["videos"] == ["VA"] and times.tolist() == [0.0, 0.5, 1.0]
+    assert entries.shape == (3, 910) and np.isfinite(entries.astype(np.float32)).all()
