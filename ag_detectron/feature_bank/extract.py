@@ -244,6 +244,15 @@ def weights_hash(cfg: CfgNode) -> str:
     return hash_file(PathManager.get_local_path(cfg.MODEL.WEIGHTS))
 
 
+def _model_num_predicates(cfg: CfgNode) -> int:
+    """Predicates the relation head outputs: ``MODEL.ROI_RELATION_HEAD.NUM_PREDICATES`` (26 or
+    25) where the config has it, else the sum of the three group sizes."""
+    r = cfg.MODEL.ROI_RELATION_HEAD
+    if "NUM_PREDICATES" in r:
+        return int(r.NUM_PREDICATES)
+    return int(r.NUM_ATTENTION_CLASSES + r.NUM_SPATIAL_CLASSES + r.NUM_CONTACTING_CLASSES)
+
+
 class SceneGraphProducer(_Producer):
     """SGDet confidence matrices of frames sampled at ``opts.rate``.
 
@@ -281,10 +290,7 @@ class SceneGraphProducer(_Producer):
             [cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MIN_SIZE_TEST], cfg.INPUT.MAX_SIZE_TEST
         )
         self.input_format = cfg.INPUT.FORMAT
-        r = cfg.MODEL.ROI_RELATION_HEAD
-        self.model_predicates = (
-            r.NUM_ATTENTION_CLASSES + r.NUM_SPATIAL_CLASSES + r.NUM_CONTACTING_CLASSES
-        )
+        self.model_predicates = _model_num_predicates(cfg)
         self.num_predicates = opts.rule.num_predicates or self.model_predicates
         if self.num_predicates > self.model_predicates:
             raise ConfigError(
