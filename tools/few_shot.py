@@ -65,6 +65,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--num-procs", type=int, default=1, help="training processes per run")
     p.add_argument("--force", action="store_true", help="ignore the stage cache")
     p.add_argument(
+        "--base-only",
+        action="store_true",
+        help="stop after the base trainings (then extract per-seed banks: BANK_DIR with {seed})",
+    )
+    p.add_argument(
         "opts",
         nargs=argparse.REMAINDER,
         default=[],
@@ -89,8 +94,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         head_iters=args.head_iters,
         num_procs=args.num_procs,
         force=args.force,
+        base_only=args.base_only,
     )
     result = run_few_shot(opt)
+    if args.base_only:
+        logger.info(f"base weights per seed: {result['base_weights']}")
+        return result
     with open(result["files"][1]) as f:
         logger.info(f.read())
     logger.info(f"trained {len(opt.ran)} stages; table: {', '.join(result['files'])}")

@@ -22,8 +22,12 @@ class's AP depends only on its own column (and, in the official variant, on whic
 any label), so base-class scores never enter the number.
 
 Every training run is a stage of :class:`~ag_detectron.pipeline.cache.StageCache`
-(``<output>/stages.json``): its key covers the full config dump, the split file and the upstream
-key, so a rerun only trains what changed.
+(``<output>/stages.json``): its key covers the full config dump, the split file, the head's bank
+index and the upstream key, so a rerun only trains what changed.
+
+A method config's ``MODEL.SGFB.BANK_DIR`` may contain ``{seed}``: it is replaced by the seed, so a
+bank extracted per seed (an LFB bank from that seed's base backbone, which has never seen a novel
+label) is read by that seed's heads.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from ..feature_bank.few_shot import (
     validate_few_shot_split,
     write_few_shot_split,
 )
+from ..feature_bank.storage import INDEX_FILE
 from .cache import StageCache, digest
 from .training import schedule_overrides, train
 
@@ -92,6 +97,8 @@ class FewShotOptions:
             config's).
         num_procs: training processes per run.
         force: ignore the stage cache.
+        base_only: stop after the base trainings (e.g. to extract a per-seed LFB bank with each
+            seed's base backbone before the heads run).
     """
 
     base_config: str
@@ -105,6 +112,7 @@ class FewShotOptions:
     head_iters: Optional[int] = None
     num_procs: int = 1
     force: bool = False
+    base_only: bool = False
     ran: List[str] = field(default_factory=list)  # stages trained in this run (filled by the run)
 
 
@@ -317,6 +325,10 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
         raise ConfigError(f"{opt.base_config}: DATASETS.TRAIN and DATASETS.TEST must be set")
     train_ds, test_ds = base_cfg0.DATASETS.TRAIN[0], base_cfg0.DATASETS.TEST[0]
     train_videos = DatasetCatalog.get(train_ds)
+    bank_dirs = {
+        m: get_ag_cfg(c, list(opt.opts)).MODEL.SGFB.BANK_DIR for m, c in opt.method_configs.items()
+    }
+    base_by_seed: Dict[str, str] = {}
     runs: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
     novel_by_seed: Dict[str, List[int]] = {}
     for seed in opt.seeds:
@@ -344,9 +356,13 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
         base_weights = os.path.join(base_dir, "model_final.pth")
         base_key = digest(base_cfg.dump(), ("file", path))
         _train_stage(opt, cache, f"seed{seed}/base", base_cfg, base_key, [base_weights], setup)
+        base_by_seed[str(seed)] = base_weights
+        if opt.base_only:
+            continue
         for k in opt.shots:
             for method, config in opt.method_configs.items():
                 out = os.path.join(seed_dir, f"k{k}", method.replace(" ", "_"))
+                bank_dir = bank_dirs[method].replace("{seed}", str(seed))
                 cfg = _cfg(
                     config,
                     opt.opts,
@@ -359,13 +375,17 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
                         base_weights,
                         "MODEL.SGFB.FREEZE_BACKBONE",
                         "True",
+                        "MODEL.SGFB.BANK_DIR",
+                        bank_dir,
                         "OUTPUT_DIR",
                         out,
                     ],
                     opt.head_iters,
                 )
                 results_file = os.path.join(out, "inference", "charades_results.json")
-                key = digest(cfg.dump(), base_key)
+                index = os.path.join(bank_dir, INDEX_FILE)
+                bank_key = ("file", index) if os.path.isfile(index) else "no bank index"
+                key = digest(cfg.dump(), base_key, bank_key)
                 _train_stage(
                     opt, cache, f"seed{seed}/k{k}/{method}", cfg, key, [results_file], setup
                 )
@@ -379,6 +399,8 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
                     100 * scores["mAP"],
                     100 * scores["mAP_sklearn"],
                 )
+    if opt.base_only:
+        return {"base_weights": base_by_seed, "trained": list(opt.ran), "files": []}
     table = summarise(runs)
     results = {
         "seeds": list(opt.seeds),
@@ -386,6 +408,7 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
         "methods": dict(opt.method_configs),
         "base_config": opt.base_config,
         "novel_classes": novel_by_seed,
+        "base_weights": base_by_seed,
         "class_handling": "all C outputs trained; per-class AP averaged over the novel classes",
         "runs": runs,
     }

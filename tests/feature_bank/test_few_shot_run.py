@@ -74,10 +74,10 @@ def methods(tmp_path_factory):
     d = tmp_path_factory.mktemp("fewshot_banks")
     sg = _write_bank(str(d / "sg"), scene_graph_provenance())
     oracle = _write_bank(str(d / "oracle"), oracle_provenance())
-    lfb = _write_bank(
-        str(d / "lfb"),
+    lfb = _write_bank(  # a per-seed bank: the config names it with {seed}
+        str(d / "lfb_seed0"),
         BankProvenance(kind="lfb", dim=LFB_DIM, rate=2.0, vocabulary={"feature_dim": LFB_DIM}),
-    )
+    ).replace("lfb_seed0", "lfb_seed{seed}")
     return {
         "LFB": _method_config(d / "lfb.yaml", "lfb", lfb, LFB_DIM, "avg"),
         "SGFB": _method_config(d / "sgfb.yaml", "scene_graph", sg, 910, "avg"),
@@ -85,7 +85,7 @@ def methods(tmp_path_factory):
     }
 
 
-def _argv(out, methods):
+def _argv(out, methods, *flags):
     return [
         "--base-config",
         os.path.join(CONFIGS, "quick_schedules", "clip_classifier_synth_instant_test.yaml"),
@@ -101,6 +101,7 @@ def _argv(out, methods):
         "2",
         "--head-iters",
         "2",
+        *flags,
         "DATASETS.TRAIN",
         f"('{TRAIN}',)",
         "DATASETS.TEST",
@@ -235,3 +236,12 @@ def test_split_written_once_and_checked(datasets, tmp_path):
     names = register_few_shot_datasets(TRAIN, TEST, path, [1, 5])
     assert set(names) == {"base", "test", "k1", "k5"}
     assert MetadataCatalog.get(names["k1"]).evaluator_type == "charades"
+
+
+def test_base_only_stops_after_base_training(datasets, methods, tmp_path):
+    out = str(tmp_path / "base_only")
+    result = load_tool("few_shot").main(_argv(out, methods, "--base-only"))
+    weights = os.path.join(out, "seed0", "base", "model_final.pth")
+    assert result["trained"] == ["seed0/base"] and result["base_weights"] == {"0": weights}
+    assert os.path.isfile(weights) and not os.path.exists(os.path.join(out, "seed0", "k1"))
+    assert not os.path.exists(os.path.join(out, "few_shot_results.json"))
