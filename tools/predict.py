@@ -13,6 +13,17 @@ to ``sgdet`` with a log line if the config says predcls/sgcls); a detector confi
 Writes ``<output>/predictions.json`` (``{"config", "weights", "input", "frames": [record, ...]}``,
 record schema in ``ag_detectron/engine/predictions.py`` and docs/engine.md) and, unless
 ``--no-draw``, one PNG per frame under ``<output>/frames/``.
+
+With ``--actions-config CFG --actions-weights W`` (a ClipClassifier or SGFB config;
+``--config-file`` may then be left out) a video input (file or Charades JPEG folder) also gets
+the top actions of clips centred every ``--action-stride`` s: ``<output>/actions.json`` and
+``<output>/actions_timeline.png`` (schema and figure in docs/engine.md)::
+
+    python tools/predict.py --config-file configs/Synthetic/reldn_R_50n_FPN_sgdet_synth.yaml \
+        --actions-config configs/Synthetic/clip_classifier_synth.yaml \
+        --actions-weights output/synth/clip_classifier/model_final.pth \
+        --input datasets/ag_synth/frames/0631M.mp4 --output output/predict \
+        MODEL.WEIGHTS output/demo/reldn/model_final.pth
 """
 
 import argparse
@@ -29,10 +40,17 @@ from tqdm import tqdm
 
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
 from ag_detectron.config import get_ag_cfg
+from ag_detectron.data import video_io
 from ag_detectron.engine import SceneGraphTask, task_of
+from ag_detectron.engine.action_timeline import (
+    ActionTimelinePredictor,
+    action_class_names,
+    actions_record,
+)
 from ag_detectron.engine.predictions import draw_predictions, scene_graph_record
 from ag_detectron.errors import ConfigError, DatasetFormatError
 from ag_detectron.modes import RelationMode
+from ag_detectron.utils.action_plot import write_action_timeline
 
 logger = logging.getLogger("ag_detectron.predict")
 
@@ -72,7 +90,7 @@ def iter_frames(
     path: str, every: int = 1, max_frames: Optional[int] = None
 ) -> Iterator[Tuple[str, np.ndarray]]:
     """Yield ``(frame name, RGB array)`` from a folder of images (sorted by name) or a video
-    (PyAV)."""
+    file (decoded by :mod:`ag_detectron.data.video_io` at its native rate)."""
     count = 0
     if os.path.isdir(path):
         names = sorted(n for n in os.listdir(path) if n.lower().endswith(IMAGE_EXTENSIONS))
@@ -86,24 +104,14 @@ def iter_frames(
         return
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--input {path}: no such file or directory")
-    import av
-
-    try:
-        container = av.open(path)
-    except av.error.FFmpegError as e:
-        raise DatasetFormatError(f"{path}: cannot open the video ({e})") from e
-    with container:
-        stream = container.streams.video[0]
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if index % every:
-                    continue
-                if max_frames is not None and count >= max_frames:
-                    return
-                count += 1
-                yield f"{os.path.basename(path)}#{index:06d}", frame.to_ndarray(format="rgb24")
-        except av.error.FFmpegError as e:
-            raise DatasetFormatError(f"{path}: cannot decode frame {count} ({e})") from e
+    base = os.path.basename(path)
+    for index, rgb in video_io.iter_video_frames(path, os.path.splitext(base)[0]):
+        if (index - 1) % every:
+            continue
+        if max_frames is not None and count >= max_frames:
+            return
+        count += 1
+        yield f"{base}#{index - 1:06d}", rgb
 
 
 class Predictor(DefaultPredictor):
@@ -114,9 +122,43 @@ class Predictor(DefaultPredictor):
         return super().__call__(rgb[:, :, ::-1])  # DefaultPredictor takes BGR
 
 
+def setup_actions_cfg(config_file: str, weights: Optional[str]) -> CfgNode:
+    """The clip-model config of ``--actions-config``, ``MODEL.WEIGHTS`` from ``--actions-weights``
+    when given."""
+    cfg = get_ag_cfg(config_file, [], freeze=False)
+    if weights:
+        cfg.MODEL.WEIGHTS = weights
+    cfg.freeze()
+    return cfg
+
+
+def run_actions(args: argparse.Namespace, predictor: ActionTimelinePredictor) -> dict:
+    """Clip scores every ``--action-stride`` s -> ``actions.json`` + ``actions_timeline.png``."""
+    result = predictor(args.input, args.action_stride)
+    names = action_class_names(predictor.cfg, predictor.model.num_classes, args.action_classes)
+    record = actions_record(result, names, top_k=args.action_top_k)
+    record = {"config": args.actions_config, "weights": predictor.cfg.MODEL.WEIGHTS,
+              "input": args.input, **record}
+    with open(os.path.join(args.output, "actions.json"), "w") as f:
+        json.dump(record, f, indent=1)
+    if result["clips"]:
+        write_action_timeline(
+            os.path.join(args.output, "actions_timeline.png"),
+            [c["time"] for c in result["clips"]],
+            np.stack([c["scores"] for c in result["clips"]]),
+            names,
+            num_rows=args.action_rows,
+            title=f"video {result['video_id']}: top actions over time "
+            f"(clips every {args.action_stride:g} s)",
+        )
+    logger.info("Wrote %d action clips to %s", len(record["clips"]), args.output)
+    return record
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config-file", required=True)
+    parser.add_argument("--config-file", default=None,
+                        help="scene-graph / detector config (optional with --actions-config)")
     parser.add_argument("--input", required=True, help="a folder of frames or a video file")
     parser.add_argument("--output", required=True, help="output folder")
     parser.add_argument("--every", type=int, default=1, help="keep one frame in N")
@@ -125,14 +167,46 @@ def main(argv: Optional[List[str]] = None) -> dict:
         "--score-thresh", type=float, default=0.5, help="drawing: objects/predicates shown"
     )
     parser.add_argument("--no-draw", action="store_true")
+    actions = parser.add_argument_group("actions over time (video input)")
+    actions.add_argument("--actions-config", default=None,
+                         help="clip-model config (ClipClassifier or SGFB)")
+    actions.add_argument("--actions-weights", default=None,
+                         help="its checkpoint (default: the config's MODEL.WEIGHTS)")
+    actions.add_argument("--action-stride", type=float, default=1.0,
+                         help="seconds between clip centres")
+    actions.add_argument("--action-top-k", type=int, default=5,
+                         help="actions listed per clip in actions.json")
+    actions.add_argument("--action-rows", type=int, default=10,
+                         help="actions shown in actions_timeline.png")
+    actions.add_argument("--action-classes", default=None,
+                         help="Charades classes file (default: the dataset's metadata)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
     args = parser.parse_args(argv)
     if args.every < 1:
         parser.error("--every must be >= 1")
+    if args.config_file is None and args.actions_config is None:
+        parser.error("--config-file or --actions-config is required")
+    if args.action_top_k < 1 or args.action_rows < 1:
+        parser.error("--action-top-k and --action-rows must be >= 1")
 
+    action_predictor = None
+    if args.actions_config:  # built first: a bad actions config fails before the long run
+        action_predictor = ActionTimelinePredictor(
+            setup_actions_cfg(args.actions_config, args.actions_weights)
+        )
+    os.makedirs(args.output, exist_ok=True)
+    result: dict = {}
+    if args.config_file:
+        result = predict_scene_graphs(args)
+    if action_predictor is not None:
+        result["actions"] = run_actions(args, action_predictor)
+    return result
+
+
+def predict_scene_graphs(args: argparse.Namespace) -> dict:
+    """Per-frame records -> ``predictions.json`` (+ drawings under ``frames/``)."""
     cfg = setup_cfg(args.config_file, args.opts)
     predictor = Predictor(cfg)
-    os.makedirs(args.output, exist_ok=True)
     frame_dir = os.path.join(args.output, "frames")
     if not args.no_draw:
         os.makedirs(frame_dir, exist_ok=True)

@@ -119,6 +119,40 @@ class TestPredict(unittest.TestCase):
             self._check_record(record)
         self.assertFalse(os.path.exists(os.path.join(out, "frames")))
 
+    def test_video_file_with_actions(self):
+        """Scene graphs and actions in one run: both files beside each other."""
+        import av
+
+        from ag_detectron.checkpoint import VideoCheckpointer
+        from ag_detectron.config import get_ag_cfg
+
+        clip_config = os.path.join(
+            CONFIG_DIR, "quick_schedules", "clip_classifier_synth_instant_test.yaml"
+        )
+        torch.manual_seed(0)
+        clip_model = build_model(get_ag_cfg(clip_config))
+        VideoCheckpointer(clip_model, save_dir=self._tmp.name).save("clip")
+        video = os.path.join(self._tmp.name, "both.mp4")
+        with av.open(video, "w") as container:
+            stream = container.add_stream("mpeg4", rate=24)
+            stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
+            for im in self.images * 10:  # 30 frames: 1.25 s -> clip centres 0 s and 1 s
+                for packet in stream.encode(av.VideoFrame.from_ndarray(im, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        out = os.path.join(self._tmp.name, "out_both")
+        result = self.predict.main(self._argv(
+            video, out, "--no-draw", "--max-frames", "2", "--actions-config", clip_config,
+            "--actions-weights", os.path.join(self._tmp.name, "clip.pth")))
+        self.assertEqual(
+            [r["frame"] for r in result["frames"]], ["both.mp4#000000", "both.mp4#000001"]
+        )
+        self.assertEqual([c["time"] for c in result["actions"]["clips"]], [0.0, 1.0])
+        self.assertEqual(result["actions"]["video_id"], "both")
+        for name in ("predictions.json", "actions.json", "actions_timeline.png"):
+            self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
     def test_undecodable_frame(self):
         bad = os.path.join(self._tmp.name, "bad_frames")
         os.makedirs(bad, exist_ok=True)
