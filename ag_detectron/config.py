@@ -5,6 +5,7 @@ Each sub-function owns one namespace; every key is commented with its meaning an
 options are not config keys: a registered dataset name binds its loader settings
 (``ag_detectron/data/datasets/builtin.py``; ``register_action_genome`` for other settings).
 """
+
 from typing import Optional, Sequence
 
 from detectron2.config import CfgNode as CN

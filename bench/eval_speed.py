@@ -80,8 +80,6 @@ def make_case(
     return gts, preds
 
 
-
-
 def _boxes(rng: np.random.Generator, n: int) -> np.ndarray:
     xy = rng.uniform(0, 400, size=(n, 2))
     wh = rng.uniform(10, 200, size=(n, 2))

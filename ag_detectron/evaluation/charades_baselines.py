@@ -9,6 +9,7 @@ All three are score matrices for the test videos, scored with the same metric fu
   construction (mAP ranks videos per class), and both are reported so that this is visible.
 * ``random``: i.i.d. uniform scores, mean mAP over seeds (the chance level of a ranking).
 """
+
 from typing import Dict, Sequence
 
 import numpy as np

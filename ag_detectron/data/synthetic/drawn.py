@@ -126,7 +126,9 @@ def exhaustive_dicts(
     for d in dicts:
         key = (d["video_id"], int(d["frame_number"]))
         if key not in drawn:
-            raise KeyError(f"frame {key} of the dataset dicts is not a frame of the generated split")
+            raise KeyError(
+                f"frame {key} of the dataset dicts is not a frame of the generated split"
+            )
         e = copy.deepcopy(d)
         e["annotations"] = list(e["annotations"]) + [
             {"bbox": list(o.bbox), "bbox_mode": BoxMode.XYXY_ABS, "category_id": o.category_id}

@@ -197,9 +197,12 @@ def person_pose(video: Video, t: float) -> Optional[PersonPose]:
     hx, hy = joints[0]
     # eyes / ears from the facing
     f = {"left": -1.0, "right": 1.0}.get(facing, 0.0)
-    joints[1], joints[2] = (hx + f * 4 - (0 if f else 3), hy - 1), (
-        hx + f * 4 + (0 if f else 3),
-        hy - 1,
+    joints[1], joints[2] = (
+        (hx + f * 4 - (0 if f else 3), hy - 1),
+        (
+            hx + f * 4 + (0 if f else 3),
+            hy - 1,
+        ),
     )
     joints[3], joints[4] = (hx - f * 3 - (0 if f else 7), hy), (hx - f * 3 + (0 if f else 7), hy)
     # arms: the right arm acts, the left arm rests along the body

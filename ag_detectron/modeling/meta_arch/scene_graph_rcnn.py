@@ -43,11 +43,11 @@ from detectron2.modeling import META_ARCH_REGISTRY, GeneralizedRCNN
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
-from ag_detectron.vocabulary import PERSON_CATEGORY_ID
 from ag_detectron.errors import ConfigError
+from ag_detectron.modes import RelationMode
+from ag_detectron.vocabulary import PERSON_CATEGORY_ID
 
 from ..relation_heads.build import build_relation_head
-from ag_detectron.modes import RelationMode
 from ..relation_heads.sampling import (
     cat_pair_targets,
     jitter_boxes,
@@ -265,9 +265,9 @@ class SceneGraphRCNN(GeneralizedRCNN):
     ) -> List[Dict]:
         """Scene graphs of a batch (``detected_instances`` is not supported and must be None)."""
         assert not self.training
-        assert (
-            detected_instances is None
-        ), "SceneGraphRCNN.inference: detected_instances unsupported"
+        assert detected_instances is None, (
+            "SceneGraphRCNN.inference: detected_instances unsupported"
+        )
         images = self.preprocess_image(batched_inputs)
         features = self._features(images)
         gt_instances = None
