@@ -73,7 +73,7 @@ def make_batch(cfg: CfgNode, bank: FeatureBank, n: int, seed: int) -> List[Dict]
     size, k = c.TRAIN_CROP_SIZE, cfg.MODEL.VIDEO.NUM_CLASSES
     spec = bank_window_spec(cfg)
     out = []
-    for i in range(n):
+    for _ in range(n):
         vid = bank.videos[int(rng.integers(len(bank)))]
         centre = float(rng.uniform(0, bank.duration(vid)))
         win = bank.window(vid, centre, spec)

@@ -1,19 +1,24 @@
 #!/usr/bin/env python
-"""Training and inference speed: scene-graph model (RelDN) versus plain Faster R-CNN, same config and batch.
+"""Training and inference speed: scene-graph model (RelDN) versus plain Faster R-CNN.
+
+Both run with the same config and batch.
 
     python bench/train_speed.py --weights output/demo/detector/model_final.pth \
         --rel-weights output/demo/reldn/model_final.pth --threads 2
 
-Measures, on the same batches of ``--dataset`` frames (mapped exactly as in training), interleaved so
-that CPU contention hits every variant alike:
+Measures, on the same batches of ``--dataset`` frames (mapped exactly as in training), interleaved
+so that CPU contention hits every variant alike:
 
-- ``detector/train``       Faster R-CNN training step (forward + backward + SGD) of the detector config
-- ``sg_predcls/train``     RelDN training step, detector frozen (the demo's recipe: relation head only)
-- ``sg_sgdet/train``       the same on detected boxes (needs a trained detector for realistic pair counts)
+- ``detector/train``       Faster R-CNN training step (forward + backward + SGD) of the detector
+  config
+- ``sg_predcls/train``     RelDN training step, detector frozen (the demo's recipe: relation head
+  only)
+- ``sg_sgdet/train``       the same on detected boxes (needs a trained detector for realistic pair
+  counts)
 - ``sg_predcls_cached/train``  the same with ``FEATURE_CACHE_MB`` once every image is cached (the
   steady state of an epoch-based run on a frozen detector: only the relation head runs)
-- ``sg_predcls_unfrozen/train``  RelDN training with ``FREEZE_DETECTOR=False`` (relation losses reach the
-  backbone): the full scene-graph model's training cost
+- ``sg_predcls_unfrozen/train``  RelDN training with ``FREEZE_DETECTOR=False`` (relation losses
+  reach the backbone): the full scene-graph model's training cost
 - ``detector/infer``, ``sg_sgdet/infer``, ``sg_predcls/infer``  batch-1 inference, frames per second
 
 Prints a table and ``--json`` writes the numbers (median seconds per iteration over ``--iters``).
@@ -195,7 +200,8 @@ def main() -> Dict:
             ]
         )
     print(
-        f"CPU: {result['cpu']}, {args.threads} threads, batch {args.batch}, torch {torch.__version__}"
+        f"CPU: {result['cpu']}, {args.threads} threads, batch {args.batch}, "
+        f"torch {torch.__version__}"
     )
     print(tabulate(rows, headers=["variant", "median", "relative"], tablefmt="pipe"))
     if args.json:

@@ -78,7 +78,7 @@ def test_bank_of_another_kind_or_vocabulary_is_refused(cfg, tmp_path, found, mat
     with pytest.raises(FeatureBankError, match=match):
         FeatureBankClassificationTask.build_train_loader(cfg)
     with pytest.raises(FeatureBankError, match=match):
-        FeatureBankClipMapper(cfg, is_train=True).bank
+        _ = FeatureBankClipMapper(cfg, is_train=True).bank
 
 
 def test_lfb_bank_with_lfb_kind(cfg, tmp_path):

@@ -1,4 +1,5 @@
-"""Re-derived scenes: the boxed subset equals the written annotations; the exhaustive set and the ceiling."""
+"""Re-derived scenes: the boxed subset equals the written annotations; the exhaustive set and the
+ceiling."""
 
 import json
 import os
@@ -77,7 +78,8 @@ class TestDrawnObjects(unittest.TestCase):
             meta = MetadataCatalog.get("_drawn_test_all")
             self.assertEqual(meta.evaluator_type, "coco")
             self.assertEqual(len(meta.thing_classes), 36)
-            # a detector that boxes only the annotated objects is perfect under the AG annotations ...
+            # a detector that boxes only the annotated objects is perfect under the AG
+            # annotations ...
             only_boxed = {k: [o for o in v if o.annotated] for k, v in self.drawn["test"].items()}
             perfect = context_blind_ceiling("_drawn_test_base", only_boxed, seeds=(0,))
             self.assertAlmostEqual(perfect["AP50"], 1.0, places=6)

@@ -67,7 +67,7 @@ class TestLongVideos(unittest.TestCase):
         videos = [v for s in ("train", "test") for v in load_charades(self.long1.root, s)]
         long = [v for v in videos if v["video_id"] not in base]
         self.assertEqual(len(long), 3)
-        for index, v in enumerate(sorted(long, key=lambda v: v["video_id"])):
+        for v in sorted(long, key=lambda v: v["video_id"]):
             # >= 3 shots of >= 4.5 s; every action inside the video, in time order
             self.assertGreaterEqual(v["length"], 3 * 4.5 - 0.01)
             starts = [s for _, s, _ in v["actions"]]

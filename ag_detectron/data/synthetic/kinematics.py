@@ -149,7 +149,10 @@ def _lying(x: float, surface_y: float, d: int) -> np.ndarray:
 
 
 def _box_centred_at(cx: float, cy: float, w: float, h: float) -> Box:
-    """``(x1, y1, x2, y2)`` of a ``w × h`` box centred at ``(cx, cy)`` (an object held in the hand)."""
+    """``(x1, y1, x2, y2)`` of a ``w × h`` box centred at ``(cx, cy)``.
+
+    Used for an object held in the hand.
+    """
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 

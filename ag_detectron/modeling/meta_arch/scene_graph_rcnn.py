@@ -121,8 +121,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
         self.person_class = person_class
         if feature_cache is not None and not freeze_detector:
             raise ConfigError(
-                "MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB > 0 needs FREEZE_DETECTOR=True (the cache "
-                "keeps features of a frozen backbone)"
+                "MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB > 0 needs FREEZE_DETECTOR=True "
+                "(the cache keeps features of a frozen backbone)"
             )
         self.feature_cache = feature_cache
         if train_box_jitter < 0:
@@ -160,8 +160,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
         cache_dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}
         if r.FEATURE_CACHE_DTYPE not in cache_dtypes:
             raise ConfigError(
-                f"MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE={r.FEATURE_CACHE_DTYPE!r}; expected one "
-                f"of {sorted(cache_dtypes)}"
+                f"MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE={r.FEATURE_CACHE_DTYPE!r}; "
+                f"expected one of {sorted(cache_dtypes)}"
             )
         ret = super().from_config(cfg)
         ret.update(
