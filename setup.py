@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """ag_detectron: Action Genome scene graphs and Charades actions as a Detectron2 extension."""
+
 from setuptools import find_packages, setup
 
 setup(

@@ -5,6 +5,7 @@ Each sub-function owns one namespace; every key is commented with its meaning an
 options are not config keys: a registered dataset name binds its loader settings
 (``ag_detectron/data/datasets/builtin.py``; ``register_action_genome`` for other settings).
 """
+
 from typing import Optional, Sequence
 
 from detectron2.config import CfgNode as CN
@@ -109,7 +110,8 @@ def add_relation_eval_config(cfg: CN) -> None:
     _C.TEST.RELATION = CN()
     # Recall cut-offs K.
     _C.TEST.RELATION.TOPK = (10, 20, 50, 100)
-    # Constraints / protocols: "with", "semi", "no" (community) and "ag_paper" (the paper's Table 5).
+    # Constraints / protocols: "with", "semi", "no" (community) and "ag_paper" (the paper's
+    # Table 5).
     _C.TEST.RELATION.CONSTRAINTS = ("with", "semi", "no", "ag_paper")
     # IoU threshold (legacy +1 IoU, inclusive) on subject and object boxes.
     _C.TEST.RELATION.IOU_THRESH = 0.5
@@ -126,7 +128,10 @@ def add_charades_eval_config(cfg: CN) -> None:
 
 
 def add_solver_config(cfg: CN) -> None:
-    """``SOLVER.OPTIMIZER``: which optimizer ``Trainer.build_optimizer`` creates (docs/engine.md)."""
+    """``SOLVER.OPTIMIZER``: which optimizer ``Trainer.build_optimizer`` creates.
+
+    See docs/engine.md.
+    """
     _C = cfg
     # "SGD" (Detectron2's default: momentum SOLVER.MOMENTUM, nesterov SOLVER.NESTEROV) or "ADAMW"
     # (torch.optim.AdamW, betas (0.9, 0.999)). Both use SOLVER.BASE_LR, the weight-decay keys
@@ -293,7 +298,10 @@ def add_sgfb_config(cfg: CN) -> None:
 
 
 def add_ag_config(cfg: CN) -> None:
-    """Add every ag_detectron config key to a detectron2 ``cfg`` (call once, before merging files)."""
+    """Add every ag_detectron config key to a detectron2 ``cfg``.
+
+    Call once, before merging config files.
+    """
     add_relation_head_config(cfg)
     add_relation_eval_config(cfg)
     add_charades_eval_config(cfg)

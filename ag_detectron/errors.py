@@ -16,7 +16,8 @@ class AGDetectronError(Exception):
 class DatasetFormatError(AGDetectronError, ValueError):
     """A release file (pkl, txt, csv, frame) does not have the expected format or content.
 
-    The message names the file, the frame key or CSV row, the field, what was found and what was expected.
+    The message names the file, the frame key or CSV row, the field, what was found and what was
+    expected.
     """
 
 
@@ -25,7 +26,10 @@ class ConfigError(AGDetectronError, ValueError):
 
 
 class EvaluationInputError(AGDetectronError, ValueError):
-    """Inputs to a metric are malformed (wrong widths, logits instead of probabilities, bad boxes)."""
+    """Inputs to a metric are malformed.
+
+    For example wrong widths, logits instead of probabilities, or bad boxes.
+    """
 
 
 class CheckpointError(AGDetectronError, ValueError):

@@ -22,6 +22,7 @@ over ``--iters``, clips/s, our overhead in percent, and ``prep_s``, the median t
 preparation alone (stack, uint8 -> float, normalise), the part of our step the bare model does not
 do.
 """
+
 import argparse
 import json
 import os
@@ -185,8 +186,10 @@ def main() -> List[Dict]:
     rows = []
     for name in args.variants:
         rows.extend(run_variant(name, args.iters, args.warmup, args.num_classes, args.clock))
-    print(f"{cpu_name()}, {args.threads} threads, {args.clock} clock, torch {torch.__version__}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{cpu_name()}, {args.threads} threads, {args.clock} clock, torch {torch.__version__}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(tabulate(rows, headers="keys", floatfmt=".3f"))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -80,8 +80,6 @@ def make_case(
     return gts, preds
 
 
-
-
 def _boxes(rng: np.random.Generator, n: int) -> np.ndarray:
     xy = rng.uniform(0, 400, size=(n, 2))
     wh = rng.uniform(10, 200, size=(n, 2))
@@ -167,7 +165,9 @@ def main() -> None:
     vocab = predicate_vocabulary(args.num_predicates, "--num-predicates")
     for mode in modes:
         gts, preds = make_case(args.frames, mode, vocab=vocab)
-        (t_pack, c_pack), pk = _timed(lambda: pack_frames(gts, preds, vocabulary=vocab), 1)
+        (t_pack, c_pack), pk = _timed(
+            lambda gts=gts, preds=preds: pack_frames(gts, preds, vocabulary=vocab), 1
+        )
         print(
             f"[{mode}] {vocab.size} predicates, frames {args.frames}, pairs {len(pk.rel)}, "
             f"GT triplets {len(pk.gt_pred)}; "
@@ -176,7 +176,8 @@ def main() -> None:
         total_wall = total_cpu = 0.0
         for c in CONSTRAINTS:
             (wall, cpu), res = _timed(
-                lambda: evaluate_constraint(pk, c, num_predicates=vocab.size), args.repeat
+                lambda pk=pk, c=c: evaluate_constraint(pk, c, num_predicates=vocab.size),
+                args.repeat,
             )
             if c != "ag_paper":
                 total_wall += wall

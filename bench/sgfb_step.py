@@ -19,6 +19,7 @@ that CPU contention hits every variant alike (median seconds per step over ``--i
 The target (issue: <= +10 %) compares each SGFB step with the clip step of the same freezing.
 ``--json`` writes the numbers.
 """
+
 import argparse
 import json
 import os
@@ -56,8 +57,12 @@ def write_bank(bank_dir: str, videos: int, entries: int) -> FeatureBank:
     rng = np.random.default_rng(0)
     for v in range(videos):
         times = np.arange(entries) / 2.0
-        writer.write(f"V{v:04d}", times, rng.random((entries, prov.dim), dtype=np.float32),
-                     duration=entries / 2.0)
+        writer.write(
+            f"V{v:04d}",
+            times,
+            rng.random((entries, prov.dim), dtype=np.float32),
+            duration=entries / 2.0,
+        )
     consolidate(bank_dir, fsync=False)
     return FeatureBank(bank_dir, expected=prov)
 
@@ -68,19 +73,22 @@ def make_batch(cfg: CfgNode, bank: FeatureBank, n: int, seed: int) -> List[Dict]
     size, k = c.TRAIN_CROP_SIZE, cfg.MODEL.VIDEO.NUM_CLASSES
     spec = bank_window_spec(cfg)
     out = []
-    for i in range(n):
+    for _ in range(n):
         vid = bank.videos[int(rng.integers(len(bank)))]
         centre = float(rng.uniform(0, bank.duration(vid)))
         win = bank.window(vid, centre, spec)
-        out.append({
-            "clip": torch.from_numpy(rng.integers(0, 256, (3, c.NUM_FRAMES, size, size),
-                                                  dtype=np.uint8)),
-            "labels": torch.from_numpy((rng.random(k) < 0.05).astype(np.float32)),
-            "video_id": vid,
-            "clip_center_sec": centre,
-            "bank_window": torch.from_numpy(win.entries),
-            "bank_mask": torch.from_numpy(win.mask),
-        })
+        out.append(
+            {
+                "clip": torch.from_numpy(
+                    rng.integers(0, 256, (3, c.NUM_FRAMES, size, size), dtype=np.uint8)
+                ),
+                "labels": torch.from_numpy((rng.random(k) < 0.05).astype(np.float32)),
+                "video_id": vid,
+                "clip_center_sec": centre,
+                "bank_window": torch.from_numpy(win.entries),
+                "bank_mask": torch.from_numpy(win.mask),
+            }
+        )
     return out
 
 
@@ -118,8 +126,12 @@ def main() -> None:
     lr = base.SOLVER.BASE_LR
     variants = {
         "clip": ["MODEL.META_ARCHITECTURE", "ClipClassifier"],
-        "clip_frozen": ["MODEL.META_ARCHITECTURE", "ClipClassifier",
-                        "MODEL.VIDEO.FREEZE_BACKBONE", "True"],
+        "clip_frozen": [
+            "MODEL.META_ARCHITECTURE",
+            "ClipClassifier",
+            "MODEL.VIDEO.FREEZE_BACKBONE",
+            "True",
+        ],
         "sgfb_frozen": ["MODEL.SGFB.FREEZE_BACKBONE", "True"],
         "sgfb_unfrozen": ["MODEL.SGFB.FREEZE_BACKBONE", "False"],
     }
@@ -136,8 +148,9 @@ def main() -> None:
         for it in range(args.warmup + args.iters):
             batch = make_batch(base, bank, n, it)
             t0 = time.perf_counter()
-            bank.windows([b["video_id"] for b in batch], [b["clip_center_sec"] for b in batch],
-                         spec)
+            bank.windows(
+                [b["video_id"] for b in batch], [b["clip_center_sec"] for b in batch], spec
+            )
             read = time.perf_counter() - t0
             if it >= args.warmup:
                 times["window_read"].append(read)
@@ -150,13 +163,25 @@ def main() -> None:
     pairs = {"sgfb_frozen": "clip_frozen", "sgfb_unfrozen": "clip"}
     rel = {k: med[k] / med[c] - 1 for k, c in pairs.items() if k in med and c in med}
     rows = [[k, f"{v:.4f}", f"{rel[k] * 100:+.1f} %" if k in rel else ""] for k, v in med.items()]
-    print(f"{cpu_name()}, torch threads {torch.get_num_threads()}, batch {n}, config "
-          f"{args.config}, bank {args.videos} videos x {args.entries} entries x 910 float16")
+    print(
+        f"{cpu_name()}, torch threads {torch.get_num_threads()}, batch {n}, config "
+        f"{args.config}, bank {args.videos} videos x {args.entries} entries x 910 float16"
+    )
     print(tabulate(rows, headers=["variant", "median s/step", "vs clip step (same freezing)"]))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"median_s": med, "overhead": rel, "batch": n, "config": args.config,
-                       "machine": cpu_name(), "threads": torch.get_num_threads()}, f, indent=1)
+            json.dump(
+                {
+                    "median_s": med,
+                    "overhead": rel,
+                    "batch": n,
+                    "config": args.config,
+                    "machine": cpu_name(),
+                    "threads": torch.get_num_threads(),
+                },
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

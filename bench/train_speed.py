@@ -1,23 +1,29 @@
 #!/usr/bin/env python
-"""Training and inference speed: scene-graph model (RelDN) versus plain Faster R-CNN, same config and batch.
+"""Training and inference speed: scene-graph model (RelDN) versus plain Faster R-CNN.
+
+Both run with the same config and batch.
 
     python bench/train_speed.py --weights output/demo/detector/model_final.pth \
         --rel-weights output/demo/reldn/model_final.pth --threads 2
 
-Measures, on the same batches of ``--dataset`` frames (mapped exactly as in training), interleaved so
-that CPU contention hits every variant alike:
+Measures, on the same batches of ``--dataset`` frames (mapped exactly as in training), interleaved
+so that CPU contention hits every variant alike:
 
-- ``detector/train``       Faster R-CNN training step (forward + backward + SGD) of the detector config
-- ``sg_predcls/train``     RelDN training step, detector frozen (the demo's recipe: relation head only)
-- ``sg_sgdet/train``       the same on detected boxes (needs a trained detector for realistic pair counts)
+- ``detector/train``       Faster R-CNN training step (forward + backward + SGD) of the detector
+  config
+- ``sg_predcls/train``     RelDN training step, detector frozen (the demo's recipe: relation head
+  only)
+- ``sg_sgdet/train``       the same on detected boxes (needs a trained detector for realistic pair
+  counts)
 - ``sg_predcls_cached/train``  the same with ``FEATURE_CACHE_MB`` once every image is cached (the
   steady state of an epoch-based run on a frozen detector: only the relation head runs)
-- ``sg_predcls_unfrozen/train``  RelDN training with ``FREEZE_DETECTOR=False`` (relation losses reach the
-  backbone): the full scene-graph model's training cost
+- ``sg_predcls_unfrozen/train``  RelDN training with ``FREEZE_DETECTOR=False`` (relation losses
+  reach the backbone): the full scene-graph model's training cost
 - ``detector/infer``, ``sg_sgdet/infer``, ``sg_predcls/infer``  batch-1 inference, frames per second
 
 Prints a table and ``--json`` writes the numbers (median seconds per iteration over ``--iters``).
 """
+
 import argparse
 import json
 import os
@@ -54,8 +60,6 @@ def load_cfg(path: str, opts: List) -> CfgNode:
     return cfg
 
 
-
-
 def train_step(model, optimizer, batch) -> None:
     losses = model(batch)
     loss = sum(losses.values())
@@ -66,7 +70,9 @@ def train_step(model, optimizer, batch) -> None:
 
 def main() -> Dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=os.path.join(os.getenv("AG_DATASETS", "datasets"), "ag_synth"))
+    parser.add_argument(
+        "--data", default=os.path.join(os.getenv("AG_DATASETS", "datasets"), "ag_synth")
+    )
     parser.add_argument("--weights", default="", help="trained detector checkpoint (recommended)")
     parser.add_argument("--rel-weights", default="", help="trained RelDN checkpoint (optional)")
     parser.add_argument("--stats", default="", help="FREQ_BIAS_FILE (default: computed in memory)")
@@ -89,22 +95,38 @@ def main() -> Dict:
         from ag_detectron.engine.testing import write_tiny_stats
 
         stats = write_tiny_stats("/tmp/ag_bench_predicate_stats.json", [name])
-    common = ["DATASETS.TRAIN", (name,), "DATASETS.TEST", (name,), "SOLVER.IMS_PER_BATCH", args.batch,
-              "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", stats]
+    common = [
+        "DATASETS.TRAIN",
+        (name,),
+        "DATASETS.TEST",
+        (name,),
+        "SOLVER.IMS_PER_BATCH",
+        args.batch,
+        "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE",
+        stats,
+    ]
     det_weights = ["MODEL.WEIGHTS", args.weights]
     allow = ["MODEL.ROI_RELATION_HEAD.ALLOW_RANDOM_DETECTOR", not args.weights]
     no_cache = ["MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB", 0]
     variants = {
         "detector": load_cfg(DET_CONFIG, common + det_weights),
-        "sg_predcls": load_cfg(SG_CONFIG.format(mode="predcls"), common + det_weights + allow + no_cache),
+        "sg_predcls": load_cfg(
+            SG_CONFIG.format(mode="predcls"), common + det_weights + allow + no_cache
+        ),
         "sg_predcls_cached": load_cfg(
             SG_CONFIG.format(mode="predcls"),
             common + det_weights + allow + ["MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB", 1024],
         ),
-        "sg_sgdet": load_cfg(SG_CONFIG.format(mode="sgdet"), common + det_weights + allow + no_cache),
+        "sg_sgdet": load_cfg(
+            SG_CONFIG.format(mode="sgdet"), common + det_weights + allow + no_cache
+        ),
         "sg_predcls_unfrozen": load_cfg(
             SG_CONFIG.format(mode="predcls"),
-            common + det_weights + allow + no_cache + ["MODEL.ROI_RELATION_HEAD.FREEZE_DETECTOR", False],
+            common
+            + det_weights
+            + allow
+            + no_cache
+            + ["MODEL.ROI_RELATION_HEAD.FREEZE_DETECTOR", False],
         ),
     }
     models, optims, batches = {}, {}, {}
@@ -127,17 +149,31 @@ def main() -> Dict:
                 model.train()
                 # the cached variant replays the warm-up batches: every timed step is all cache hits
                 b = it % max(1, args.warmup) if key == "sg_predcls_cached" else it
-                batch = batches[key][b * args.batch:(b + 1) * args.batch]
+                batch = batches[key][b * args.batch : (b + 1) * args.batch]
                 start = time.perf_counter()
                 train_step(model, optims[key], batch)
                 if it >= args.warmup:
                     times[key].append(time.perf_counter() - start)
-    rows, result = [], {"cpu": cpu_name(), "threads": args.threads, "batch": args.batch, "torch": torch.__version__}
+    rows, result = (
+        [],
+        {
+            "cpu": cpu_name(),
+            "threads": args.threads,
+            "batch": args.batch,
+            "torch": torch.__version__,
+        },
+    )
     det_train = statistics.median(times["detector"])
     for key in variants:
         med = statistics.median(times[key])
         result[f"{key}/train_s_per_iter"] = med
-        rows.append([f"{key} train", f"{med:.3f} s/iter", f"{100 * (med / det_train - 1):+.0f}% vs detector"])
+        rows.append(
+            [
+                f"{key} train",
+                f"{med:.3f} s/iter",
+                f"{100 * (med / det_train - 1):+.0f}% vs detector",
+            ]
+        )
 
     infer_keys = ("detector", "sg_predcls", "sg_sgdet")
     test_mappers = {k: build_ag_mapper(variants[k], is_train=False) for k in infer_keys}
@@ -156,9 +192,17 @@ def main() -> Dict:
     for key in infer_keys:
         med = statistics.median(infer_times[key])
         result[f"{key}/infer_fps"] = 1.0 / med
-        rows.append([f"{key} inference", f"{1.0 / med:.1f} frames/s",
-                     f"{100 * (med / det_inf - 1):+.0f}% time vs detector"])
-    print(f"CPU: {result['cpu']}, {args.threads} threads, batch {args.batch}, torch {torch.__version__}")
+        rows.append(
+            [
+                f"{key} inference",
+                f"{1.0 / med:.1f} frames/s",
+                f"{100 * (med / det_inf - 1):+.0f}% time vs detector",
+            ]
+        )
+    print(
+        f"CPU: {result['cpu']}, {args.threads} threads, batch {args.batch}, "
+        f"torch {torch.__version__}"
+    )
     print(tabulate(rows, headers=["variant", "median", "relative"], tablefmt="pipe"))
     if args.json:
         with open(args.json, "w") as f:

@@ -3,6 +3,7 @@
 Tests register many temporary dataset roots; each parsed root would otherwise leave a file in
 ``~/.cache/ag_detectron``. Child processes (train_net, tools) inherit the variable.
 """
+
 import os
 import shutil
 import tempfile

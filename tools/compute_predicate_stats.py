@@ -32,7 +32,7 @@ def main(argv: Optional[List[str]] = None) -> str:
     try:
         write_predicate_stats(args.dataset, args.output)
     except DatasetFormatError as e:
-        raise SystemExit(str(e))
+        raise SystemExit(str(e)) from e
     return args.output
 
 

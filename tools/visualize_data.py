@@ -60,11 +60,11 @@ def _load_image(d, blank_missing):
     try:
         with Image.open(d["file_name"]) as im:
             return np.asarray(im.convert("RGB"))
-    except OSError:
+    except OSError as e:
         if not blank_missing:
             raise SystemExit(
                 f"cannot read frame {d['file_name']} (use --blank-missing for annotation-only data)"
-            )
+            ) from e
         return np.full((d["height"], d["width"], 3), 200, dtype=np.uint8)
 
 

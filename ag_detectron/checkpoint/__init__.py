@@ -1,4 +1,5 @@
 """Checkpoint loading: Detectron2's checkpointer extended with video-model formats."""
+
 from .video_checkpointer import VideoCheckpointer, check_state_dict
 from .video_keys import convert_state_dict, detect_format
 

@@ -1,5 +1,6 @@
 """``VideoCheckpointer``: Detectron2's checkpointer that also reads PyTorchVideo / PySlowFast
 checkpoints into a ``ClipClassifier`` and refuses checkpoints that do not fit it."""
+
 import logging
 from typing import Any, Dict, List, Tuple
 
@@ -143,8 +144,10 @@ class VideoCheckpointer(DetectionCheckpointer):
         head_shapes = [s for s in shapes if s[0].startswith("cls_score.")]
         # Only the class count differs (same input width): another dataset's classifier.
         other_classes = all(a[0] != b[0] and a[1:] == b[1:] for _, a, b in head_shapes)
-        if head_shapes and other_classes and len(head_shapes) == sum(
-            k.startswith("cls_score.") for k in state_dict
+        if (
+            head_shapes
+            and other_classes
+            and len(head_shapes) == sum(k.startswith("cls_score.") for k in state_dict)
         ):
             logger.warning(
                 f"{filename}: its classifier has {head_shapes[0][1][0]} classes, the model "

@@ -13,6 +13,7 @@ Formats, told apart by their keys:
   ``s{k}.pathway{p}_res{i}.branch2.{a,b,c}{,_bn}``, ``s{k}.pathway{p}_nonlocal{i}.{conv_theta,
   conv_phi, conv_g, conv_out, bn | norm}``, ``head.projection``; see :func:`pyslowfast_to_ours`.
 """
+
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -34,7 +35,7 @@ _HEAD = re.compile(r"^head\.projection\.(weight|bias)$")
 
 
 def detect_format(state_dict: StateDict) -> Optional[str]:
-    """"detectron2", "pytorchvideo" or "pyslowfast" from the keys; None when none fits."""
+    """ "detectron2", "pytorchvideo" or "pyslowfast" from the keys; None when none fits."""
     keys = list(state_dict)
     if any(k.startswith(("backbone.", "cls_score.")) for k in keys):
         return "detectron2"

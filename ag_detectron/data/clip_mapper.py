@@ -114,9 +114,7 @@ class ClipDatasetMapper:
                 f"min >= INPUT.CLIP.TRAIN_CROP_SIZE={train_crop_size}"
             )
         if num_spatial_crops not in (1, 3):
-            raise ConfigError(
-                f"TEST.CLIP.NUM_SPATIAL_CROPS={num_spatial_crops!r}; expected 1 or 3"
-            )
+            raise ConfigError(f"TEST.CLIP.NUM_SPATIAL_CROPS={num_spatial_crops!r}; expected 1 or 3")
         self.is_train = is_train
         self.num_frames = int(num_frames)
         self.sampling_rate = int(sampling_rate)
@@ -226,8 +224,7 @@ class ClipDatasetMapper:
         for cls, _, _ in d.get("actions", ()):
             if not 0 <= int(cls) < num_classes:
                 raise DatasetFormatError(
-                    f"video {d['video_id']!r}: action class {cls} outside the {num_classes} "
-                    "classes"
+                    f"video {d['video_id']!r}: action class {cls} outside the {num_classes} classes"
                 )
         return torch.as_tensor(labels, dtype=torch.float32)
 

@@ -184,4 +184,3 @@ def spatial_crop_offsets(
         else:
             x0 = 0 if index == 0 else width - crop_size
     return y0, x0
-

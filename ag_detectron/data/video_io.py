@@ -92,9 +92,7 @@ def _decode_hwc(path: str, video_id: str) -> np.ndarray:
         ) from None
 
 
-def read_frame_folder(
-    frame_dir: str, video_id: str, frame_numbers: Sequence[int]
-) -> torch.Tensor:
+def read_frame_folder(frame_dir: str, video_id: str, frame_numbers: Sequence[int]) -> torch.Tensor:
     """uint8 (T, 3, H, W) RGB frames of a Charades frame folder; a repeated number is decoded once.
     The result is channels-last in memory (a view of (T, H, W, 3)).
 

@@ -1,13 +1,15 @@
 """Training/evaluation engine: tasks (how a kind of model is fed and scored), the ``Trainer`` and
 the launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks."""
 
-from . import builtin_tasks  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
-from . import clip_task  # noqa: F401  (registers the "clip_classification" task)
-from . import feature_bank_task  # noqa: F401  (registers "feature_bank_classification")
+from . import (
+    builtin_tasks,  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
+    clip_task,  # noqa: F401  (registers the "clip_classification" task)
+    feature_bank_task,  # noqa: F401  (registers "feature_bank_classification")
+)
 from .builtin_tasks import DetectionTask, SceneGraphTask, check_relation_annotations
 from .clip_task import ClipClassificationTask
-from .feature_bank_task import FeatureBankClassificationTask
 from .evaluators import build_ag_evaluator
+from .feature_bank_task import FeatureBankClassificationTask
 from .launch import launch
 from .mappers import DetectionDatasetMapper, build_ag_mapper
 from .tasks import TASK_REGISTRY, Task, get_task, task_of

@@ -113,9 +113,7 @@ class ClipClassificationTask(Task):
     @classmethod
     def build_test_loader(cls, cfg: CfgNode, dataset_name: str) -> Any:
         cls.check_dataset(cfg, dataset_name)
-        dicts = clip_video_dicts(
-            cfg, [dataset_name], cfg.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS
-        )
+        dicts = clip_video_dicts(cfg, [dataset_name], cfg.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS)
         views = expand_test_views(
             dicts, cfg.TEST.CLIP.NUM_ENSEMBLE_VIEWS, cfg.TEST.CLIP.NUM_SPATIAL_CROPS
         )

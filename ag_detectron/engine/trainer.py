@@ -118,8 +118,8 @@ class Trainer(DefaultTrainer):
         """Detectron2's hooks, preceded by :class:`SeedEachIteration`.
 
         ``DefaultTrainer.__init__`` creates a ``DetectionCheckpointer`` just before it calls this;
-        it is replaced by a :class:`~ag_detectron.checkpoint.VideoCheckpointer` (a subclass that also
-        reads PyTorchVideo / PySlowFast files), so that ``MODEL.WEIGHTS``, ``--resume`` and the
+        it is replaced by a :class:`~ag_detectron.checkpoint.VideoCheckpointer` (a subclass that
+        also reads PyTorchVideo / PySlowFast files), so that ``MODEL.WEIGHTS``, ``--resume`` and the
         periodic checkpoints all go through one checkpointer.
         """
         self.checkpointer = VideoCheckpointer(

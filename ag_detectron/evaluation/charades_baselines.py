@@ -2,13 +2,14 @@
 
 All three are score matrices for the test videos, scored with the same metric functions as a model:
 
-* ``all_negative``: every score 0. Under per-class AP every video is tied; the official variant keeps
-  dataset order for ties, the sklearn variant scores a tie group at its prevalence.
-* ``label_frequency``: every video gets the training prevalence of each class. A class's score is the
-  same for every video, so its ranking is that of ``all_negative``: the two give the same mAP by
+* ``all_negative``: every score 0. Under per-class AP every video is tied; the official variant
+  keeps dataset order for ties, the sklearn variant scores a tie group at its prevalence.
+* ``label_frequency``: every video gets the training prevalence of each class. A class's score is
+  the same for every video, so its ranking is that of ``all_negative``: the two give the same mAP by
   construction (mAP ranks videos per class), and both are reported so that this is visible.
 * ``random``: i.i.d. uniform scores, mean mAP over seeds (the chance level of a ranking).
 """
+
 from typing import Dict, Sequence
 
 import numpy as np
@@ -19,7 +20,8 @@ __all__ = ["label_frequency_scores", "charades_baselines"]
 
 
 def label_frequency_scores(train_labels: np.ndarray, num_test_videos: int) -> np.ndarray:
-    """(V_test, C) scores: each class's prevalence among the (V_train, C) multi-hot training labels."""
+    """(V_test, C) scores: each class's prevalence among the (V_train, C) multi-hot training
+    labels."""
     train_labels = np.asarray(train_labels, dtype=np.float64)
     prevalence = train_labels.mean(axis=0) if len(train_labels) else np.zeros(train_labels.shape[1])
     return np.tile(prevalence, (num_test_videos, 1))

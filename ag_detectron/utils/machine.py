@@ -1,4 +1,5 @@
 """A one-line description of the machine, for benchmark reports."""
+
 import platform
 
 __all__ = ["cpu_name"]

@@ -68,7 +68,9 @@ class TestVisualization(unittest.TestCase):
         self.assertEqual(g["pairs"], [(0, 1)])
         self.assertEqual([n for n, _ in g["predicates"][0]["attention"]], ["not looking at"])
         self.assertEqual([n for n, _ in g["predicates"][0]["spatial"]], ["beneath"])
-        self.assertEqual([n for n, _ in g["predicates"][0]["contacting"]], ["sitting on", "holding"])
+        self.assertEqual(
+            [n for n, _ in g["predicates"][0]["contacting"]], ["sitting on", "holding"]
+        )
         figure_to_array(draw_scene_graph(np.zeros((180, 320, 3), np.uint8), g))
         # the JSON prediction record of the same output selects the same graph
         from ag_detectron.engine.predictions import scene_graph_record

@@ -11,10 +11,10 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.modeling import build_model
 from PIL import Image
 
-from ag_detectron.vocabulary import OBJECT_CLASSES, OBJECT_READABLE_NAMES, RELEASE
 from ag_detectron.engine.testing import CONFIG_DIR, load_tool, tiny_config
 from ag_detectron.errors import DatasetFormatError
 from ag_detectron.modeling.relation_heads.freq_prior import PredicateCounts, save_predicate_counts
+from ag_detectron.vocabulary import OBJECT_CLASSES, OBJECT_READABLE_NAMES, RELEASE
 
 CONFIG = "quick_schedules/reldn_synth_sgdet_instant_test.yaml"
 
@@ -27,8 +27,14 @@ class TestPredict(unittest.TestCase):
         cls.stats = os.path.join(root, "stats.json")
 
         counts = np.ones((len(OBJECT_CLASSES), RELEASE.size), dtype=np.int64)
-        save_predicate_counts(cls.stats, PredicateCounts(counts.sum(1), counts), list(OBJECT_CLASSES),
-                              list(RELEASE.classes), RELEASE.group_sizes, ["test"])
+        save_predicate_counts(
+            cls.stats,
+            PredicateCounts(counts.sum(1), counts),
+            list(OBJECT_CLASSES),
+            list(RELEASE.classes),
+            RELEASE.group_sizes,
+            ["test"],
+        )
         torch.manual_seed(0)
         cfg = tiny_config(CONFIG, {"MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": cls.stats})
         cls.weights = os.path.join(root, "model.pth")
@@ -51,10 +57,21 @@ class TestPredict(unittest.TestCase):
         cls._tmp.cleanup()
 
     def _argv(self, inp, out, *extra, stats=None):
-        return ["--config-file", os.path.join(CONFIG_DIR, CONFIG), "--input", inp, "--output", out, *extra,
-                "MODEL.WEIGHTS", self.weights,
-                "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE", self.stats if stats is None else stats,
-                "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0"]
+        return [
+            "--config-file",
+            os.path.join(CONFIG_DIR, CONFIG),
+            "--input",
+            inp,
+            "--output",
+            out,
+            *extra,
+            "MODEL.WEIGHTS",
+            self.weights,
+            "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE",
+            self.stats if stats is None else stats,
+            "MODEL.ROI_HEADS.SCORE_THRESH_TEST",
+            "0.0",
+        ]
 
     def _check_record(self, record):
         self.assertEqual((record["width"], record["height"]), (160, 90))
@@ -90,11 +107,23 @@ class TestPredict(unittest.TestCase):
 
     def test_checkpoint_alone_and_mode_in_another_case(self):
         # the trained checkpoint holds the frequency table: no stats file needed; MODE any case
-        with_stats = self.predict.main(self._argv(self.frames, os.path.join(self._tmp.name, "a"),
-                                                  "--no-draw", "--max-frames", "1"))
-        without = self.predict.main(self._argv(
-            self.frames, os.path.join(self._tmp.name, "b"), "--no-draw", "--max-frames", "1",
-            "MODEL.ROI_RELATION_HEAD.MODE", "PredCls", stats="/nonexistent/stats.json"))
+        with_stats = self.predict.main(
+            self._argv(
+                self.frames, os.path.join(self._tmp.name, "a"), "--no-draw", "--max-frames", "1"
+            )
+        )
+        without = self.predict.main(
+            self._argv(
+                self.frames,
+                os.path.join(self._tmp.name, "b"),
+                "--no-draw",
+                "--max-frames",
+                "1",
+                "MODEL.ROI_RELATION_HEAD.MODE",
+                "PredCls",
+                stats="/nonexistent/stats.json",
+            )
+        )
         self.assertEqual(without["frames"], with_stats["frames"])
         self._check_record(without["frames"][0])
 

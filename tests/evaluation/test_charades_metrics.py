@@ -86,7 +86,7 @@ class TestHandComputed(unittest.TestCase):
 class TestAgainstReferences(unittest.TestCase):
     def test_random_tie_free(self):
         rng = np.random.default_rng(0)
-        for trial in range(5):
+        for _ in range(5):
             v, c = int(rng.integers(5, 60)), int(rng.integers(1, 20))
             x = rng.normal(size=(v, c))
             y = (rng.uniform(size=(v, c)) < 0.25).astype(int)

@@ -16,7 +16,7 @@ from torch import nn
 
 from ag_detectron.config import add_ag_config
 from ag_detectron.data.datasets.ag_categories import PREDICATE_CLASSES
-from ag_detectron.errors import EvaluationInputError
+from ag_detectron.errors import ConfigError, EvaluationInputError
 from ag_detectron.evaluation import (
     ActionGenomeRelationEvaluator,
     CharadesEvaluator,
@@ -135,7 +135,7 @@ class TestRelationEvaluator(unittest.TestCase):
         evaluator.process([bad], RelationDummy()([bad]))
         with self.assertRaises(EvaluationInputError):
             evaluator.evaluate()
-        with self.assertRaises(Exception):
+        with self.assertRaises(ConfigError):
             ActionGenomeRelationEvaluator(AG_NAME, mode="sggen")
 
 

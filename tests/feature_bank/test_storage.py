@@ -145,7 +145,7 @@ class TestResumeAndMerge(TempDirCase):
         self.assertEqual(w2.stats["skipped_existing"], 2)
         consolidate(self.dir, videos=list(videos))
         bank = FeatureBank(self.dir)
-        for vid, (t, e) in videos.items():
+        for vid, (_, e) in videos.items():
             np.testing.assert_array_equal(bank.entries(vid), e.astype(np.float16))
 
     def test_shards_from_several_ranks_merge(self):

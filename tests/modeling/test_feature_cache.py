@@ -1,4 +1,5 @@
-"""FeatureCache: same maps as the backbone, only missing images computed, budget, and the model switch."""
+"""FeatureCache: same maps as the backbone, only missing images computed, budget, and the model
+switch."""
 
 import unittest
 

@@ -4,8 +4,8 @@ import torch
 from detectron2.structures import Boxes
 
 from ag_detectron.modeling.relation_heads.sampling import (
-    jitter_boxes,
     cat_pair_targets,
+    jitter_boxes,
     match_entities_to_gt,
     pair_targets,
     person_object_pairs,
@@ -173,8 +173,12 @@ class TestBoxJitter(unittest.TestCase):
         self.assertAlmostEqual(float(d.mean()), 0.0, delta=0.3)
         edge = torch.tensor([[0.0, 0, 3, 3], [310, 170, 320, 180]]).repeat(500, 1)
         out = jitter_boxes(edge, 0.5, (180, 320), generator=g)
-        self.assertTrue(((out[:, 0] >= 0) & (out[:, 2] <= 320) & (out[:, 1] >= 0) & (out[:, 3] <= 180)).all())
-        self.assertTrue(((out[:, 2] - out[:, 0] >= 1 - 1e-4) & (out[:, 3] - out[:, 1] >= 1 - 1e-4)).all())
+        self.assertTrue(
+            ((out[:, 0] >= 0) & (out[:, 2] <= 320) & (out[:, 1] >= 0) & (out[:, 3] <= 180)).all()
+        )
+        self.assertTrue(
+            ((out[:, 2] - out[:, 0] >= 1 - 1e-4) & (out[:, 3] - out[:, 1] >= 1 - 1e-4)).all()
+        )
         self.assertEqual(jitter_boxes(torch.zeros(0, 4), 0.1, (10, 10)).shape, (0, 4))
 
 

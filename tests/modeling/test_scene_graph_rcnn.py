@@ -370,8 +370,11 @@ class TestFrequencyPriorHead(unittest.TestCase):
                 (False, True, True),
             )
         model.eval()
-        with torch.no_grad(), mock.patch.object(
-            model.backbone, "forward", side_effect=AssertionError("backbone must be skipped")
+        with (
+            torch.no_grad(),
+            mock.patch.object(
+                model.backbone, "forward", side_effect=AssertionError("backbone must be skipped")
+            ),
         ):
             rel = model([default_frame(0)])[0]["relations"]
         self.assertTrue(torch.allclose(rel.attention_scores, torch.softmax(table[[5, 12], :3], 1)))

@@ -5,6 +5,7 @@ Bank entries encode where they come from: entry ``k`` of video number ``v`` (0, 
 VIDB2, VIDD4) at time ``0.5 k`` s has the value ``100 v + k`` in every column, so a window can be
 checked by hand.
 """
+
 import importlib.util
 import os
 

@@ -1,4 +1,5 @@
 """Bank windows in the loader: the mapper contract, provenance checks, missing videos."""
+
 import logging
 import pickle
 
@@ -41,7 +42,7 @@ def test_mapper_window_contract(cfg, dataset):
     v = BANK_VIDEOS.index("VIDD4")
     for row, k in enumerate(want):
         assert torch.all(out["bank_window"][row] == entry_value(v, k))
-    assert torch.all(out["bank_window"][len(want):] == 0)
+    assert torch.all(out["bank_window"][len(want) :] == 0)
     # the clip part is the clip mapper's output, unchanged
     assert out["clip"].dtype == torch.uint8 and out["clip"].shape[:2] == (3, 4)
     # pickled (into a data-loader worker) without its memory maps; reopened lazily
@@ -61,11 +62,14 @@ def test_train_loader_batches_carry_windows(cfg):
         assert float(b["bank_window"][first, 0]) < entry_value(v + 1, 0)
 
 
-@pytest.mark.parametrize("found,match", [
-    (scene_graph_provenance("oracle", rate=None), "'kind': \"oracle\", expected \"scene_graph\""),
-    (scene_graph_provenance(num_predicates=25), "'vocabulary'\\['predicates'\\]"),
-    (BankProvenance("lfb", 16, 2.0, {"feature_dim": 16}), "'kind'"),
-])
+@pytest.mark.parametrize(
+    "found,match",
+    [
+        (scene_graph_provenance("oracle", rate=None), '\'kind\': "oracle", expected "scene_graph"'),
+        (scene_graph_provenance(num_predicates=25), "'vocabulary'\\['predicates'\\]"),
+        (BankProvenance("lfb", 16, 2.0, {"feature_dim": 16}), "'kind'"),
+    ],
+)
 def test_bank_of_another_kind_or_vocabulary_is_refused(cfg, tmp_path, found, match):
     cfg.MODEL.SGFB.BANK_DIR = write_bank(str(tmp_path / "bank"), found)
     cfg.MODEL.SGFB.BANK_DIM = 0  # width from the bank: kind and vocabulary are what differ
@@ -74,7 +78,7 @@ def test_bank_of_another_kind_or_vocabulary_is_refused(cfg, tmp_path, found, mat
     with pytest.raises(FeatureBankError, match=match):
         FeatureBankClassificationTask.build_train_loader(cfg)
     with pytest.raises(FeatureBankError, match=match):
-        FeatureBankClipMapper(cfg, is_train=True).bank
+        _ = FeatureBankClipMapper(cfg, is_train=True).bank
 
 
 def test_lfb_bank_with_lfb_kind(cfg, tmp_path):

@@ -1,5 +1,6 @@
 """The instant-test config trains and evaluates SGFB through tools/train_net.py on the tiny
 Charades root with a bank written here; a stage-1 clip classifier initialises it (MODEL.WEIGHTS)."""
+
 import json
 import os
 
@@ -14,17 +15,28 @@ from .conftest import CONFIG_DIR
 def _args(config, dataset, out, *extra):
     argv = ["--config-file", os.path.join(CONFIG_DIR, config)]
     argv += [
-        "DATASETS.TRAIN", f"('{dataset}',)",
-        "DATASETS.TEST", f"('{dataset}',)",
-        "OUTPUT_DIR", out,
-        "MODEL.VIDEO.NUM_CLASSES", "4",
-        "INPUT.CLIP.NUM_FRAMES", "4",
-        "INPUT.CLIP.TRAIN_JITTER_SCALES", "(24, 28)",
-        "INPUT.CLIP.TRAIN_CROP_SIZE", "24",
-        "INPUT.CLIP.TEST_CROP_SIZE", "24",
-        "SOLVER.MAX_ITER", "3",
-        "SOLVER.CHECKPOINT_PERIOD", "100",
-        "SEED", "1",
+        "DATASETS.TRAIN",
+        f"('{dataset}',)",
+        "DATASETS.TEST",
+        f"('{dataset}',)",
+        "OUTPUT_DIR",
+        out,
+        "MODEL.VIDEO.NUM_CLASSES",
+        "4",
+        "INPUT.CLIP.NUM_FRAMES",
+        "4",
+        "INPUT.CLIP.TRAIN_JITTER_SCALES",
+        "(24, 28)",
+        "INPUT.CLIP.TRAIN_CROP_SIZE",
+        "24",
+        "INPUT.CLIP.TEST_CROP_SIZE",
+        "24",
+        "SOLVER.MAX_ITER",
+        "3",
+        "SOLVER.CHECKPOINT_PERIOD",
+        "100",
+        "SEED",
+        "1",
         *extra,
     ]
     return default_argument_parser().parse_args(argv)
@@ -34,8 +46,13 @@ def test_instant_test_trains_and_evaluates(dataset, sg_bank, tmp_path):
     train_net = load_tool("train_net")
     out = str(tmp_path / "sgfb")
     train_net.main(
-        _args("quick_schedules/sgfb_synth_instant_test.yaml", dataset, out,
-              "MODEL.SGFB.BANK_DIR", sg_bank)
+        _args(
+            "quick_schedules/sgfb_synth_instant_test.yaml",
+            dataset,
+            out,
+            "MODEL.SGFB.BANK_DIR",
+            sg_bank,
+        )
     )
     assert os.path.isfile(os.path.join(out, "model_final.pth"))
     with open(os.path.join(out, "metrics.json")) as f:
@@ -53,16 +70,36 @@ def test_stage2_from_stage1_weights(dataset, sg_bank, tmp_path):
     """Stage 1 (ClipClassifier) then stage 2 (SGFB, frozen backbone) from its model_final.pth."""
     train_net = load_tool("train_net")
     stage1 = str(tmp_path / "clip")
-    common = ("MODEL.VIDEO.STEM_WIDTH", "8", "TEST.CLIP.NUM_ENSEMBLE_VIEWS", "1",
-              "TEST.CLIP.NUM_SPATIAL_CROPS", "1", "SOLVER.MAX_ITER", "2")
-    train_net.main(_args("quick_schedules/clip_classifier_synth_instant_test.yaml", dataset,
-                         stage1, *common))
+    common = (
+        "MODEL.VIDEO.STEM_WIDTH",
+        "8",
+        "TEST.CLIP.NUM_ENSEMBLE_VIEWS",
+        "1",
+        "TEST.CLIP.NUM_SPATIAL_CROPS",
+        "1",
+        "SOLVER.MAX_ITER",
+        "2",
+    )
+    train_net.main(
+        _args("quick_schedules/clip_classifier_synth_instant_test.yaml", dataset, stage1, *common)
+    )
     weights = os.path.join(stage1, "model_final.pth")
     stage2 = str(tmp_path / "sgfb")
     train_net.main(
-        _args("quick_schedules/sgfb_synth_instant_test.yaml", dataset, stage2, *common,
-              "MODEL.SGFB.BANK_DIR", sg_bank, "MODEL.WEIGHTS", weights,
-              "MODEL.SGFB.FREEZE_BACKBONE", "True", "SEED", "2")  # another init than stage 1
+        _args(
+            "quick_schedules/sgfb_synth_instant_test.yaml",
+            dataset,
+            stage2,
+            *common,
+            "MODEL.SGFB.BANK_DIR",
+            sg_bank,
+            "MODEL.WEIGHTS",
+            weights,
+            "MODEL.SGFB.FREEZE_BACKBONE",
+            "True",
+            "SEED",
+            "2",
+        )  # another init than stage 1
     )
     before = torch.load(weights, map_location="cpu")["model"]
     after = torch.load(os.path.join(stage2, "model_final.pth"), map_location="cpu")["model"]

@@ -1,4 +1,5 @@
 """SGFB meta-architecture: shapes, frozen backbone, stage-1 weights, NL identity at init."""
+
 import os
 
 import pytest

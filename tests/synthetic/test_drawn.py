@@ -1,4 +1,5 @@
-"""Re-derived scenes: the boxed subset equals the written annotations; the exhaustive set and the ceiling."""
+"""Re-derived scenes: the boxed subset equals the written annotations; the exhaustive set and the
+ceiling."""
 
 import json
 import os
@@ -40,9 +41,7 @@ class TestDrawnObjects(unittest.TestCase):
             n_unboxed = 0
             for d in dicts:
                 objs = drawn[(d["video_id"], d["frame_number"])]
-                boxed = sorted(
-                    (o.category_id, o.bbox) for o in objs if o.annotated
-                )
+                boxed = sorted((o.category_id, o.bbox) for o in objs if o.annotated)
                 gt = sorted(
                     (a["category_id"], tuple(a["bbox"]))
                     for a in d["annotations"]
@@ -62,7 +61,7 @@ class TestDrawnObjects(unittest.TestCase):
         for d, e in zip(dicts, full):
             objs = drawn[(d["video_id"], d["frame_number"])]
             self.assertEqual(e["annotations"][: len(d["annotations"])], d["annotations"])
-            added = e["annotations"][len(d["annotations"]):]
+            added = e["annotations"][len(d["annotations"]) :]
             self.assertEqual(len(added), sum(not o.annotated for o in objs))
             classes = [a["category_id"] for a in e["annotations"]]
             self.assertEqual(len(classes), len(set(classes)))  # one instance per class per frame
@@ -79,10 +78,9 @@ class TestDrawnObjects(unittest.TestCase):
             meta = MetadataCatalog.get("_drawn_test_all")
             self.assertEqual(meta.evaluator_type, "coco")
             self.assertEqual(len(meta.thing_classes), 36)
-            # a detector that boxes only the annotated objects is perfect under the AG annotations ...
-            only_boxed = {
-                k: [o for o in v if o.annotated] for k, v in self.drawn["test"].items()
-            }
+            # a detector that boxes only the annotated objects is perfect under the AG
+            # annotations ...
+            only_boxed = {k: [o for o in v if o.annotated] for k, v in self.drawn["test"].items()}
             perfect = context_blind_ceiling("_drawn_test_base", only_boxed, seeds=(0,))
             self.assertAlmostEqual(perfect["AP50"], 1.0, places=6)
             # ... one that also boxes the unannotated look-alikes is charged their false positives

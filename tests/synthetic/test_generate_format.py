@@ -72,9 +72,10 @@ class TestSyntheticFormat(unittest.TestCase):
 
     def test_class_files_are_byte_copies(self):
         for name in ("object_classes.txt", "relationship_classes.txt"):
-            with open(os.path.join(VOCAB_DIR, name), "rb") as a, open(
-                os.path.join(self.root, "annotations", name), "rb"
-            ) as b:
+            with (
+                open(os.path.join(VOCAB_DIR, name), "rb") as a,
+                open(os.path.join(self.root, "annotations", name), "rb") as b,
+            ):
                 self.assertEqual(a.read(), b.read())
 
     def test_person_entries(self):

@@ -94,7 +94,7 @@ class TestGeometryLabels(unittest.TestCase):
             self.assertLess(
                 np.hypot(dx, dy), 6.0, f"{key} {o['class']} {con}: wrist {wx:.0f},{wy:.0f}"
             )
-        for key, p, o in self._pairs():
+        for key, _, o in self._pairs():
             if "not_contacting" in o["contacting_relationship"]:
                 self.assertEqual(len(o["contacting_relationship"]), 1, key)
 

@@ -1,4 +1,5 @@
 """Long Charades-only videos: base world unchanged, shots in a row, deterministic, loadable."""
+
 import filecmp
 import os
 import tempfile
@@ -15,8 +16,10 @@ def _same_tree(a: str, b: str) -> bool:
     if cmp.left_only or cmp.right_only:
         return False
     _, mismatch, errors = filecmp.cmpfiles(a, b, cmp.common_files, shallow=False)
-    return not mismatch and not errors and all(
-        _same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs
+    return (
+        not mismatch
+        and not errors
+        and all(_same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs)
     )
 
 
@@ -41,7 +44,8 @@ class TestLongVideos(unittest.TestCase):
         for vid in os.listdir(os.path.join(b, "Charades_v1_rgb")):
             self.assertTrue(
                 _same_tree(
-                    os.path.join(b, "Charades_v1_rgb", vid), os.path.join(l1, "Charades_v1_rgb", vid)
+                    os.path.join(b, "Charades_v1_rgb", vid),
+                    os.path.join(l1, "Charades_v1_rgb", vid),
                 )
             )
         self.assertNotIn("charades_long_videos", self.base.params)
@@ -63,7 +67,7 @@ class TestLongVideos(unittest.TestCase):
         videos = [v for s in ("train", "test") for v in load_charades(self.long1.root, s)]
         long = [v for v in videos if v["video_id"] not in base]
         self.assertEqual(len(long), 3)
-        for index, v in enumerate(sorted(long, key=lambda v: v["video_id"])):
+        for v in sorted(long, key=lambda v: v["video_id"]):
             # >= 3 shots of >= 4.5 s; every action inside the video, in time order
             self.assertGreaterEqual(v["length"], 3 * 4.5 - 0.01)
             starts = [s for _, s, _ in v["actions"]]

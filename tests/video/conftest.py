@@ -3,6 +3,7 @@
 Frame ``n`` (1-based, 24 fps) of every video is a flat 40x24 (W x H) image of level ``4 * n``
 (mod 256), except that its left 8 columns are black, so a horizontal flip is visible.
 """
+
 import os
 
 import av
@@ -42,9 +43,7 @@ def write_root(root: str, videos=VIDEOS, mp4_fps=None) -> str:
         d = os.path.join(root, "Charades_v1_rgb", vid)
         os.makedirs(d, exist_ok=True)
         for i in range(1, n + 1):
-            Image.fromarray(frame_image(i)).save(
-                os.path.join(d, f"{vid}-{i:06d}.jpg"), quality=95
-            )
+            Image.fromarray(frame_image(i)).save(os.path.join(d, f"{vid}-{i:06d}.jpg"), quality=95)
     for split in ("train", "test"):
         with open(os.path.join(root, f"Charades_v1_{split}.csv"), "w", newline="") as f:
             f.write("\r\n".join(rows) + "\r\n")

@@ -1,4 +1,5 @@
 """ClipDatasetMapper output contract, augmentation, views, labels and bad input."""
+
 import os
 import shutil
 
@@ -12,9 +13,7 @@ from ag_detectron.data.clip_mapper import ClipDatasetMapper, expand_test_views, 
 from ag_detectron.data.datasets import load_charades
 from ag_detectron.errors import ConfigError, DatasetFormatError
 
-SMALL = dict(
-    jitter_scales=(24, 30), train_crop_size=20, test_crop_size=24, random_flip=False
-)
+SMALL = dict(jitter_scales=(24, 30), train_crop_size=20, test_crop_size=24, random_flip=False)
 
 
 def _videos(root):
@@ -102,8 +101,9 @@ def test_short_video_is_padded_with_last_frame(charades_root, fx):
 
 def test_reversed_and_overlong_segments(charades_root):
     v = _videos(charades_root)["VIDD4"]  # c003 1.50 0.50 (reversed), c002 1.00 9.00
-    mapper = ClipDatasetMapper(False, num_frames=48, sampling_rate=1, num_temporal_views=1,
-                               num_spatial_crops=1, **SMALL)
+    mapper = ClipDatasetMapper(
+        False, num_frames=48, sampling_rate=1, num_temporal_views=1, num_spatial_crops=1, **SMALL
+    )
     out = mapper(dict(v, view=(0, 0)))
     assert out["labels"].tolist() == [0, 0, 1, 1]  # video level: both classes
     train = ClipDatasetMapper(True, num_frames=48, sampling_rate=1, **SMALL)
@@ -171,8 +171,9 @@ def test_missing_frame_folder_and_file(charades_root, tmp_path):
 
 def test_view_past_the_end_and_missing_view(charades_root):
     v = _videos(charades_root)["VIDA1"]
-    mapper = ClipDatasetMapper(False, num_frames=4, sampling_rate=1, num_temporal_views=2,
-                               num_spatial_crops=1, **SMALL)
+    mapper = ClipDatasetMapper(
+        False, num_frames=4, sampling_rate=1, num_temporal_views=2, num_spatial_crops=1, **SMALL
+    )
     with pytest.raises(DatasetFormatError, match=r"'VIDA1'.*view \(2, 0\) outside 2 temporal"):
         mapper(dict(v, view=(2, 0)))
     with pytest.raises(DatasetFormatError, match=r"'VIDA1'.*needs 'view'"):
@@ -182,15 +183,17 @@ def test_view_past_the_end_and_missing_view(charades_root):
 @pytest.mark.parametrize("is_train", [True, False])
 def test_class_outside_vocabulary(charades_root, is_train):
     v = dict(_videos(charades_root)["VIDA1"], actions=[(9, 0.0, 5.0)], view=(0, 0))
-    mapper = ClipDatasetMapper(is_train, num_frames=2, sampling_rate=1, num_temporal_views=1,
-                               num_spatial_crops=1, **SMALL)
+    mapper = ClipDatasetMapper(
+        is_train, num_frames=2, sampling_rate=1, num_temporal_views=1, num_spatial_crops=1, **SMALL
+    )
     with pytest.raises(DatasetFormatError, match=r"'VIDA1'.*class 9 outside the 4 classes"):
         mapper(v)
 
 
 def test_video_source_missing_file(charades_root, tmp_path):
     v = _videos(charades_root)["VIDA1"]
-    mapper = ClipDatasetMapper(True, num_frames=2, sampling_rate=1, source="video",
-                               video_dir=str(tmp_path), **SMALL)
+    mapper = ClipDatasetMapper(
+        True, num_frames=2, sampling_rate=1, source="video", video_dir=str(tmp_path), **SMALL
+    )
     with pytest.raises(DatasetFormatError, match=r"'VIDA1'.*VIDA1\.mp4 does not exist"):
         mapper(v)

@@ -1,4 +1,5 @@
 """Clip index sampling, padding, views, labels and the boundary rule: hand-checked cases."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """ClipClassificationTask: loaders over a registered Charades split, views, the evaluator."""
+
 import logging
 
 import pytest
@@ -63,8 +64,11 @@ def test_test_loader_one_item_per_view(cfg):
         ("VIDA1", (t, s)) for t in range(2) for s in range(3)
     ]
     cfg.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS = True
-    items = [d for batch in ClipClassificationTask.build_test_loader(cfg, cfg.DATASETS.TEST[0])
-             for d in batch]
+    items = [
+        d
+        for batch in ClipClassificationTask.build_test_loader(cfg, cfg.DATASETS.TEST[0])
+        for d in batch
+    ]
     assert len(items) == 24 and {d["video_id"] for d in items} >= {"VIDC3"}
 
 

@@ -1,4 +1,5 @@
 """SlowFast / LFB frame lists: parsing, per-frame labels for clips, the task key, bad input."""
+
 import os
 
 import pytest
@@ -16,9 +17,7 @@ HEADER = "original_vido_id video_id frame_id path labels"
 
 
 def _rows(vid, index, n, labels_of):
-    return [
-        f'{vid} {index} {i} {vid}/{vid}-{i + 1:06d}.jpg "{labels_of(i)}"' for i in range(n)
-    ]
+    return [f'{vid} {index} {i} {vid}/{vid}-{i + 1:06d}.jpg "{labels_of(i)}"' for i in range(n)]
 
 
 def write_list(path, lines):
@@ -53,14 +52,15 @@ def test_clip_labels_from_frame_labels(charades_root, lists):
         os.path.join(charades_root, "Charades_v1_rgb"),
     )
     assert [d["video_id"] for d in dicts] == ["VIDA1", "VIDB2"]
-    mapper = ClipDatasetMapper(True, num_frames=2, sampling_rate=20, jitter_scales=(24, 24),
-                               train_crop_size=24)
+    mapper = ClipDatasetMapper(
+        True, num_frames=2, sampling_rate=20, jitter_scales=(24, 24), train_crop_size=24
+    )
     for _ in range(20):
         out = mapper(dicts[0])
         f = [int(n) - 1 for n in out["frame_numbers"]]  # 0-based rows of the list
         expect = [0.0] * 4
         for i in f:
-            for c in ([1] if i < 10 else ([0, 3] if 20 <= i < 30 else [])):
+            for c in [1] if i < 10 else ([0, 3] if 20 <= i < 30 else []):
                 expect[c] = 1.0
         assert out["labels"].tolist() == expect
 
@@ -89,7 +89,8 @@ def test_task_key(charades_root, lists):
         (['VIDA1 0 1 VIDA1/VIDA1-000001.jpg ""'], r"line 2: field 'frame_id' '1'.*expected 0"),
         (["VIDA1 0 0 VIDA1/VIDA1-000001.jpg"], r"line 2: 4 fields"),
         (
-            _rows("VIDA1", 0, 1, str) + _rows("VIDB2", 1, 1, str)
+            _rows("VIDA1", 0, 1, str)
+            + _rows("VIDB2", 1, 1, str)
             + ['VIDA1 0 1 VIDA1/VIDA1-000002.jpg ""'],
             r"line 4: rows of video 'VIDA1' are not contiguous",
         ),

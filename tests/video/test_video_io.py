@@ -1,4 +1,5 @@
 """video_io: JPEG folders and video files on the 24-fps timeline, and every bad input."""
+
 import os
 import shutil
 

@@ -87,9 +87,9 @@ _STYLE_TABLE: Dict[str, ObjectStyle] = {
 # fmt: on
 
 OBJECT_NAMES: Tuple[str, ...] = tuple(PKL_OBJECT_NAMES[1:])
-assert set(_STYLE_TABLE) == set(
-    OBJECT_NAMES
-), "appearance table must cover exactly the 35 object classes"
+assert set(_STYLE_TABLE) == set(OBJECT_NAMES), (
+    "appearance table must cover exactly the 35 object classes"
+)
 STYLES: Dict[str, ObjectStyle] = {name: _STYLE_TABLE[name] for name in OBJECT_NAMES}
 
 

@@ -1,16 +1,18 @@
 """Every object drawn in the annotated frames of a generated synthetic dataset, boxed or not.
 
-Action Genome boxes only the objects involved in an action at the sampled frame; the synthetic world
-follows that rule (docs/synthetic.md), so each frame also shows unboxed objects that look exactly like
-boxed ones: 1-3 distractors per video and the objects of the video's other, inactive actions. Under
-the AG annotations a detector that finds them is charged false positives, which bounds the detection
-AP that appearance alone can reach. The generator is a pure function of ``generation.json``'s
-parameters, so the complete scenes can be re-derived here, for two diagnostics:
+Action Genome boxes only the objects involved in an action at the sampled frame; the synthetic
+world follows that rule (docs/synthetic.md), so each frame also shows unboxed objects that look
+exactly like boxed ones: 1-3 distractors per video and the objects of the video's other, inactive
+actions. Under the AG annotations a detector that finds them is charged false positives, which
+bounds the detection AP that appearance alone can reach. The generator is a pure function of
+``generation.json``'s parameters, so the complete scenes can be re-derived here, for two
+diagnostics:
 
-* :func:`exhaustive_dicts` — the split's dataset dicts with every drawn object boxed (detection quality
-  independent of the annotation rule);
-* :func:`context_blind_ceiling` — the COCO AP under the AG annotations of a detector that boxes every
-  drawn object perfectly but cannot tell which ones are involved in an action (random scores).
+* :func:`exhaustive_dicts` — the split's dataset dicts with every drawn object boxed (detection
+  quality independent of the annotation rule);
+* :func:`context_blind_ceiling` — the COCO AP under the AG annotations of a detector that boxes
+  every drawn object perfectly but cannot tell which ones are involved in an action (random
+  scores).
 
 Neither changes the generated files.
 """
@@ -59,8 +61,8 @@ def _generation_params(root: str) -> Dict[str, Any]:
         raise ValueError(f"{path}: an annotations-only dataset has no drawn frames")
     if params.get("version") != GENERATOR_VERSION:
         raise ValueError(
-            f"{path}: written by generator version {params.get('version')}, this code draws version "
-            f"{GENERATOR_VERSION}; the scenes cannot be re-derived"
+            f"{path}: written by generator version {params.get('version')}, this code draws "
+            f"version {GENERATOR_VERSION}; the scenes cannot be re-derived"
         )
     return params
 
@@ -69,16 +71,18 @@ def drawn_objects(root: str, split: str) -> Dict[Tuple[str, int], List[DrawnObje
     """Every visible object of every AG-sampled frame of ``split``, re-derived from the generator.
 
     Args:
-        root: a dataset written by :func:`ag_detectron.data.synthetic.generate` (not annotations-only).
+        root: a dataset written by :func:`ag_detectron.data.synthetic.generate` (not
+            annotations-only).
         split: "train" or "test".
 
     Returns:
-        ``{(video_id, frame_number): [DrawnObject, ...]}`` for every sampled frame of the split, objects
-        in the video's object order. The person is not included (AG boxes it whenever it is visible).
+        ``{(video_id, frame_number): [DrawnObject, ...]}`` for every sampled frame of the split,
+        objects in the video's object order. The person is not included (AG boxes it whenever it is
+        visible).
 
     Raises:
-        ValueError: ``generation.json`` is missing, is from another generator version, or the dataset
-            is annotations-only.
+        ValueError: ``generation.json`` is missing, is from another generator version, or the
+            dataset is annotations-only.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -113,8 +117,8 @@ def exhaustive_dicts(
     """Copies of AG dataset dicts with every unboxed drawn object added as an annotation.
 
     Args:
-        dicts: Detectron2 dicts of the split (``load_action_genome``; ``video_id``, ``frame_number``,
-            ``annotations`` with ``bbox_mode`` XYXY_ABS).
+        dicts: Detectron2 dicts of the split (``load_action_genome``; ``video_id``,
+            ``frame_number``, ``annotations`` with ``bbox_mode`` XYXY_ABS).
         drawn: :func:`drawn_objects` of the same dataset and split.
 
     Raises:
@@ -126,7 +130,9 @@ def exhaustive_dicts(
     for d in dicts:
         key = (d["video_id"], int(d["frame_number"]))
         if key not in drawn:
-            raise KeyError(f"frame {key} of the dataset dicts is not a frame of the generated split")
+            raise KeyError(
+                f"frame {key} of the dataset dicts is not a frame of the generated split"
+            )
         e = copy.deepcopy(d)
         e["annotations"] = list(e["annotations"]) + [
             {"bbox": list(o.bbox), "bbox_mode": BoxMode.XYXY_ABS, "category_id": o.category_id}
@@ -169,12 +175,13 @@ def context_blind_ceiling(
     drawn: Dict[Tuple[str, int], List[DrawnObject]],
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
 ) -> Dict[str, float]:
-    """COCO box AP, under the AG annotations of ``dataset_name``, of a perfect but context-blind detector.
+    """COCO box AP, under the AG annotations of ``dataset_name``, of a perfect but context-blind
+    detector.
 
     The simulated detector outputs every ground-truth box (person included) and every unboxed drawn
     object with its true class and a uniform random score, i.e. perfect localisation and
-    classification with no knowledge of which objects are involved in an action. Metrics are averaged
-    over ``seeds``.
+    classification with no knowledge of which objects are involved in an action. Metrics are
+    averaged over ``seeds``.
 
     Returns:
         ``{"AP": .., "AP50": .., "AP75": ..}`` in [0, 1] (not percent).

@@ -149,7 +149,10 @@ def _lying(x: float, surface_y: float, d: int) -> np.ndarray:
 
 
 def _box_centred_at(cx: float, cy: float, w: float, h: float) -> Box:
-    """``(x1, y1, x2, y2)`` of a ``w × h`` box centred at ``(cx, cy)`` (an object held in the hand)."""
+    """``(x1, y1, x2, y2)`` of a ``w × h`` box centred at ``(cx, cy)``.
+
+    Used for an object held in the hand.
+    """
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 
@@ -197,9 +200,12 @@ def person_pose(video: Video, t: float) -> Optional[PersonPose]:
     hx, hy = joints[0]
     # eyes / ears from the facing
     f = {"left": -1.0, "right": 1.0}.get(facing, 0.0)
-    joints[1], joints[2] = (hx + f * 4 - (0 if f else 3), hy - 1), (
-        hx + f * 4 + (0 if f else 3),
-        hy - 1,
+    joints[1], joints[2] = (
+        (hx + f * 4 - (0 if f else 3), hy - 1),
+        (
+            hx + f * 4 + (0 if f else 3),
+            hy - 1,
+        ),
     )
     joints[3], joints[4] = (hx - f * 3 - (0 if f else 7), hy), (hx - f * 3 + (0 if f else 7), hy)
     # arms: the right arm acts, the left arm rests along the body

@@ -119,8 +119,9 @@ def _frames(lv: LongVideo, renderers: List[VideoRenderer], times: Sequence[float
         v = lv.shots[k]
         pose = person_pose(v, tk)
         placements = object_placements(v, tk, pose)
-        yield _state_key(k, pose, placements), (
-            lambda r=renderers[k], tk=tk, pose=pose, pl=placements: r.render(tk, pose, pl)
+        yield (
+            _state_key(k, pose, placements),
+            (lambda r=renderers[k], tk=tk, pose=pose, pl=placements: r.render(tk, pose, pl)),
         )
 
 

@@ -3,6 +3,7 @@
 The "3D CNN alone" action model of Charades (SlowFast / I3D-NL baselines) and the provider of the
 short-term clip feature S that the feature-bank models reuse (docs/video.md "Model").
 """
+
 import logging
 from typing import Any, Dict, List, Sequence, Union
 

@@ -1,14 +1,14 @@
 """Backbone features of training images, remembered while the backbone is frozen.
 
-With ``FREEZE_DETECTOR=True`` the relation stage runs the same frozen, eval-mode backbone on the same
-training images epoch after epoch; on a CPU that forward pass is ~85 % of a synthetic RelDN iteration
-(docs/benchmarks.md). The cache keys each image by a hash of its bytes — the model's raw input
-tensor when given (uint8, 4x fewer bytes than the normalised one) plus the padded batch size, else
-the preprocessed, padded tensor — so a flipped or differently resized copy is a different entry and
-nothing depends on the data pipeline's bookkeeping; it keeps the per-level feature maps (optionally
-in float16) up to a byte budget. Misses are computed in one backbone call on just the missing
-images, which gives the same maps as the full batch because eval-mode normalisation treats images
-independently.
+With ``FREEZE_DETECTOR=True`` the relation stage runs the same frozen, eval-mode backbone on the
+same training images epoch after epoch; on a CPU that forward pass is ~85 % of a synthetic RelDN
+iteration (docs/benchmarks.md). The cache keys each image by a hash of its bytes — the model's raw
+input tensor when given (uint8, 4x fewer bytes than the normalised one) plus the padded batch size,
+else the preprocessed, padded tensor — so a flipped or differently resized copy is a different entry
+and nothing depends on the data pipeline's bookkeeping; it keeps the per-level feature maps
+(optionally in float16) up to a byte budget. Misses are computed in one backbone call on just the
+missing images, which gives the same maps as the full batch because eval-mode normalisation treats
+images independently.
 """
 
 from __future__ import annotations

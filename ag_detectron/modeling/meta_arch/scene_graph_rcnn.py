@@ -43,11 +43,11 @@ from detectron2.modeling import META_ARCH_REGISTRY, GeneralizedRCNN
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
-from ag_detectron.vocabulary import PERSON_CATEGORY_ID
 from ag_detectron.errors import ConfigError
+from ag_detectron.modes import RelationMode
+from ag_detectron.vocabulary import PERSON_CATEGORY_ID
 
 from ..relation_heads.build import build_relation_head
-from ag_detectron.modes import RelationMode
 from ..relation_heads.sampling import (
     cat_pair_targets,
     jitter_boxes,
@@ -121,8 +121,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
         self.person_class = person_class
         if feature_cache is not None and not freeze_detector:
             raise ConfigError(
-                "MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB > 0 needs FREEZE_DETECTOR=True (the cache "
-                "keeps features of a frozen backbone)"
+                "MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_MB > 0 needs FREEZE_DETECTOR=True "
+                "(the cache keeps features of a frozen backbone)"
             )
         self.feature_cache = feature_cache
         if train_box_jitter < 0:
@@ -160,8 +160,8 @@ class SceneGraphRCNN(GeneralizedRCNN):
         cache_dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": None}
         if r.FEATURE_CACHE_DTYPE not in cache_dtypes:
             raise ConfigError(
-                f"MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE={r.FEATURE_CACHE_DTYPE!r}; expected one "
-                f"of {sorted(cache_dtypes)}"
+                f"MODEL.ROI_RELATION_HEAD.FEATURE_CACHE_DTYPE={r.FEATURE_CACHE_DTYPE!r}; "
+                f"expected one of {sorted(cache_dtypes)}"
             )
         ret = super().from_config(cfg)
         ret.update(
@@ -265,9 +265,9 @@ class SceneGraphRCNN(GeneralizedRCNN):
     ) -> List[Dict]:
         """Scene graphs of a batch (``detected_instances`` is not supported and must be None)."""
         assert not self.training
-        assert (
-            detected_instances is None
-        ), "SceneGraphRCNN.inference: detected_instances unsupported"
+        assert detected_instances is None, (
+            "SceneGraphRCNN.inference: detected_instances unsupported"
+        )
         images = self.preprocess_image(batched_inputs)
         features = self._features(images)
         gt_instances = None

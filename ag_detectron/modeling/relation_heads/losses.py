@@ -192,6 +192,6 @@ def graphical_contrastive_losses(
             num_classes,
             margins,
         )
-        totals = [l if t is None else t + l for t, l in zip(totals, ls)]
+        totals = [loss if t is None else t + loss for t, loss in zip(totals, ls)]
     names = ("entity", "class", "predicate")
     return {f"loss_rel_contrastive_{n}": w * t for n, w, t in zip(names, weights, totals)}

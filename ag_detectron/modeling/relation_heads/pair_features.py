@@ -55,9 +55,9 @@ def build_pair_pooler(
     sampling_ratio = rcfg.POOLER_SAMPLING_RATIO or cfg.MODEL.ROI_BOX_HEAD.POOLER_SAMPLING_RATIO
     pooler_type = rcfg.POOLER_TYPE or cfg.MODEL.ROI_BOX_HEAD.POOLER_TYPE
     channels = {input_shape[f].channels for f in in_features}
-    assert (
-        len(channels) == 1
-    ), f"relation IN_FEATURES {in_features} have different channels {channels}"
+    assert len(channels) == 1, (
+        f"relation IN_FEATURES {in_features} have different channels {channels}"
+    )
     pooler = ROIPooler(
         output_size=resolution,
         scales=tuple(1.0 / input_shape[f].stride for f in in_features),

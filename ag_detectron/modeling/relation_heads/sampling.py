@@ -204,8 +204,9 @@ def jitter_boxes(
     generator: Optional[torch.Generator] = None,
     min_size: float = 1.0,
 ) -> torch.Tensor:
-    """Training augmentation for given boxes: each edge moved by N(0, scale) × the box's width (x edges)
-    or height (y edges), then clipped to the image and kept at least ``min_size`` wide and high.
+    """Training augmentation for given boxes: each edge moved by N(0, scale) × the box's width
+    (x edges) or height (y edges), then clipped to the image and kept at least ``min_size`` wide
+    and high.
 
     Args:
         boxes: (N, 4) XYXY.

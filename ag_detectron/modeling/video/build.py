@@ -1,4 +1,5 @@
 """``VIDEO_BACKBONE_REGISTRY`` and ``build_video_backbone``: nothing else lives here."""
+
 from detectron2.config import CfgNode
 from detectron2.utils.registry import Registry
 from torch import nn

@@ -4,6 +4,7 @@
 embedded-Gaussian ("softmax") form used by the I3D-NL backbones of the non-local and the
 long-term-feature-bank papers.
 """
+
 from typing import Dict, Sequence
 
 import torch

@@ -1,4 +1,5 @@
 """I3D ResNet backbone with optional non-local blocks (the LFB / Action Genome paper backbone)."""
+
 from typing import Any, Dict, Sequence
 
 import torch

@@ -1,4 +1,5 @@
 """SlowFast backbone (Feichtenhofer et al., ICCV 2019) built with ``pytorchvideo.models``."""
+
 from typing import Any, Dict, List
 
 import torch

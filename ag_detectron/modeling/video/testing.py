@@ -1,4 +1,5 @@
 """Tiny clip-model configs and hand-made clip-mapper outputs for tests and smoke runs (CPU)."""
+
 from typing import Any, Dict, List, Optional
 
 import torch

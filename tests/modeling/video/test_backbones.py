@@ -1,4 +1,5 @@
 """Video backbones: output shapes of every registered backbone, the non-local block at init."""
+
 import unittest
 
 import torch

@@ -6,6 +6,7 @@ its ResNet / SlowFast builders, stage widths and temporal kernels of its "slowfa
 architectures), independently of pytorchvideo, so a wrong key mapping fails with missing keys or
 shape mismatches.
 """
+
 import logging
 import os
 import tempfile
@@ -87,8 +88,9 @@ def pyslowfast_slowfast_state(depth=50, w=64, beta_inv=8, ratio=2, fk=7, classes
     return sd
 
 
-def pyslowfast_i3d_state(depth=50, w=64, nonlocal_location=((), (), (), ()), nl_norm="bn",
-                         classes=400, seed=0):
+def pyslowfast_i3d_state(
+    depth=50, w=64, nonlocal_location=((), (), (), ()), nl_norm="bn", classes=400, seed=0
+):
     """PySlowFast ``ResNet`` with the "i3d" arch: conv1 5x7x7; res2 3; res3/res4 3,1,3,...;
     res5 1,3,1."""
     g = torch.Generator().manual_seed(seed)
@@ -140,13 +142,17 @@ class TestPyTorchVideo(_Tmp):
                 m.num_batches_tracked.fill_(3)
         source = net.state_dict()
         model = _model(classes=7)
-        for wrapped, name in (({"model_state": source, "epoch": 5}, "SLOWFAST_8x8_R50.pyth"),
-                              ({"model." + k: v for k, v in source.items()}, "lightning.pt")):
+        for wrapped, name in (
+            ({"model_state": source, "epoch": 5}, "SLOWFAST_8x8_R50.pyth"),
+            ({"model." + k: v for k, v in source.items()}, "lightning.pt"),
+        ):
             path = self.save(wrapped, name)
             VideoCheckpointer(model).load(path)
             mapping = {
-                k: ("cls_score." + k.split("proj.")[1]) if k.startswith("blocks.6.")
-                else "backbone." + k for k in source
+                k: ("cls_score." + k.split("proj.")[1])
+                if k.startswith("blocks.6.")
+                else "backbone." + k
+                for k in source
             }
             self.assertEqual(set(mapping.values()), set(model.state_dict()))
             self._check_equal(model, mapping, source)
@@ -154,9 +160,15 @@ class TestPyTorchVideo(_Tmp):
     def test_i3d_hub_file_and_kinetics_head_skipped(self):
         torch.manual_seed(2)
         net = create_resnet(
-            stem_dim_out=16, stem_conv_kernel_size=(5, 7, 7), stage1_pool=nn.MaxPool3d,
-            stage_conv_a_kernel_size=((3, 1, 1), [(3, 1, 1), (1, 1, 1)], [(3, 1, 1), (1, 1, 1)],
-                                      [(1, 1, 1), (3, 1, 1)]),
+            stem_dim_out=16,
+            stem_conv_kernel_size=(5, 7, 7),
+            stage1_pool=nn.MaxPool3d,
+            stage_conv_a_kernel_size=(
+                (3, 1, 1),
+                [(3, 1, 1), (1, 1, 1)],
+                [(3, 1, 1), (1, 1, 1)],
+                [(1, 1, 1), (3, 1, 1)],
+            ),
             model_num_class=400,
         )
         source = net.state_dict()
@@ -173,8 +185,10 @@ class TestPyTorchVideo(_Tmp):
 
 class TestPySlowFast(_Tmp):
     def _round_trip(self, model, source):
-        path = self.save({"model_state": source, "epoch": 57, "optimizer_state": {}, "cfg": "x"},
-                         "checkpoint_epoch_00057.pyth")
+        path = self.save(
+            {"model_state": source, "epoch": 57, "optimizer_state": {}, "cfg": "x"},
+            "checkpoint_epoch_00057.pyth",
+        )
         VideoCheckpointer(model).load(path)
         own = model.state_dict()
         converted = {pyslowfast_to_ours(k, model.backbone): k for k in source}
@@ -191,14 +205,17 @@ class TestPySlowFast(_Tmp):
             pyslowfast_to_ours("s5.pathway1_res2.branch2.c.weight", model.backbone),
             "backbone.blocks.4.multipathway_blocks.1.res_blocks.2.branch2.conv_c.weight",
         )
-        self.assertEqual(pyslowfast_to_ours("s2_fuse.conv_f2s.weight", model.backbone),
-                         "backbone.blocks.1.multipathway_fusion.conv_fast_to_slow.weight")
+        self.assertEqual(
+            pyslowfast_to_ours("s2_fuse.conv_f2s.weight", model.backbone),
+            "backbone.blocks.1.multipathway_fusion.conv_fast_to_slow.weight",
+        )
 
     def test_i3d_nonlocal_both_norm_names(self):
         location = ((), (1, 3), (1, 3, 5), ())
         for norm_name in ("bn", "norm"):
-            source = pyslowfast_i3d_state(w=16, nonlocal_location=location, nl_norm=norm_name,
-                                          classes=5)
+            source = pyslowfast_i3d_state(
+                w=16, nonlocal_location=location, nl_norm=norm_name, classes=5
+            )
             model = _model("I3D", classes=5, nonlocal_location=location)
             self._round_trip(model, source)
         self.assertEqual(
@@ -216,8 +233,9 @@ class TestNonLocalFromPlainI3D(_Tmp):
         with self.assertLogs("ag_detectron.checkpoint", level=logging.WARNING) as logs:
             VideoCheckpointer(model).load(path)
         self.assertTrue(any("non-local" in m and "identity" in m for m in logs.output))
-        self.assertTrue(torch.equal(model.backbone.blocks[3].nonlocal_blocks["1"].norm.weight,
-                                    torch.zeros(128)))  # res3: 16 x 8 channels
+        self.assertTrue(
+            torch.equal(model.backbone.blocks[3].nonlocal_blocks["1"].norm.weight, torch.zeros(128))
+        )  # res3: 16 x 8 channels
         for src, value in source.items():
             dst = pyslowfast_to_ours(src, model.backbone)
             self.assertTrue(torch.equal(model.state_dict()[dst], value), src)
@@ -260,12 +278,14 @@ class TestMismatchReports(_Tmp):
             VideoCheckpointer(loose).load(path)
         self.assertTrue(any("loading the tensors that fit" in m for m in logs.output))
         # only the tensors whose shapes agree (the BatchNorm counters here) are loaded
-        self.assertTrue(torch.equal(loose.backbone.blocks[0].multipathway_blocks[0].norm.weight,
-                                    torch.ones(16)))
+        self.assertTrue(
+            torch.equal(loose.backbone.blocks[0].multipathway_blocks[0].norm.weight, torch.ones(16))
+        )
         small_norm = small.backbone.blocks[0].multipathway_blocks[0].norm
         small_norm_loaded = loose.backbone.blocks[0].multipathway_blocks[0].norm
-        self.assertTrue(torch.equal(small_norm_loaded.num_batches_tracked,
-                                    small_norm.num_batches_tracked))
+        self.assertTrue(
+            torch.equal(small_norm_loaded.num_batches_tracked, small_norm.num_batches_tracked)
+        )
 
     def test_unknown_format(self):
         path = self.save({"model_state": {"encoder.weight": torch.zeros(2)}}, "x.pyth")
@@ -288,8 +308,9 @@ class TestMismatchReports(_Tmp):
         ckpt_dir = self._dir.name
         VideoCheckpointer(model, save_dir=ckpt_dir).save("model_0000009", iteration=9)
         other = _model(classes=5)
-        extra = VideoCheckpointer(other).load(os.path.join(ckpt_dir, "model_0000009.pth"),
-                                              checkpointables=[])
+        extra = VideoCheckpointer(other).load(
+            os.path.join(ckpt_dir, "model_0000009.pth"), checkpointables=[]
+        )
         self.assertEqual(extra["iteration"], 9)
         for k, v in model.state_dict().items():
             self.assertTrue(torch.equal(other.state_dict()[k], v), k)

@@ -1,4 +1,5 @@
 """ClipClassifier: loss, outputs, normalisation, frozen backbone, class-count check."""
+
 import unittest
 
 import torch
@@ -47,8 +48,11 @@ class TestClipClassifier(unittest.TestCase):
 
     def test_normalisation_and_bce_by_hand(self):
         model = ClipClassifier(
-            backbone=_Mean(), num_classes=2, pixel_mean=[100.0, 0.0, 50.0],
-            pixel_std=[2.0, 1.0, 5.0], dropout=0.0,
+            backbone=_Mean(),
+            num_classes=2,
+            pixel_mean=[100.0, 0.0, 50.0],
+            pixel_std=[2.0, 1.0, 5.0],
+            dropout=0.0,
         )
         clip = torch.zeros(3, 2, 2, 2, dtype=torch.uint8)
         clip[0] += 104
