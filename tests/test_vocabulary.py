@@ -164,6 +164,16 @@ class TestLayers(unittest.TestCase):
                 bad = sorted(m for m in imports if m.startswith("ag_detectron.data"))
                 self.assertEqual(bad, [], f"{module} imports {bad}")
 
+    def test_feature_bank_reader_does_not_import_data(self):
+        # the model layer reads banks through ag_detectron.feature_bank; only its dataset producers
+        # (the oracle bank, the extraction tool) may read the data layer
+        producers = {"ag_detectron.feature_bank.oracle", "ag_detectron.feature_bank.extract"}
+        for module, imports in _package_imports("ag_detectron.feature_bank").items():
+            if module in producers:
+                continue
+            bad = sorted(m for m in imports if m.startswith("ag_detectron.data"))
+            self.assertEqual(bad, [], f"{module} imports {bad}")
+
     def test_vocabulary_and_modes_are_dependency_free(self):
         for pkg in ("ag_detectron.vocabulary", "ag_detectron.modes"):
             for module, imports in _package_imports(pkg).items():

@@ -137,8 +137,12 @@ def run_actions(args: argparse.Namespace, predictor: ActionTimelinePredictor) ->
     result = predictor(args.input, args.action_stride)
     names = action_class_names(predictor.cfg, predictor.model.num_classes, args.action_classes)
     record = actions_record(result, names, top_k=args.action_top_k)
-    record = {"config": args.actions_config, "weights": predictor.cfg.MODEL.WEIGHTS,
-              "input": args.input, **record}
+    record = {
+        "config": args.actions_config,
+        "weights": predictor.cfg.MODEL.WEIGHTS,
+        "input": args.input,
+        **record,
+    }
     with open(os.path.join(args.output, "actions.json"), "w") as f:
         json.dump(record, f, indent=1)
     if result["clips"]:
@@ -157,8 +161,11 @@ def run_actions(args: argparse.Namespace, predictor: ActionTimelinePredictor) ->
 
 def main(argv: Optional[List[str]] = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config-file", default=None,
-                        help="scene-graph / detector config (optional with --actions-config)")
+    parser.add_argument(
+        "--config-file",
+        default=None,
+        help="scene-graph / detector config (optional with --actions-config)",
+    )
     parser.add_argument("--input", required=True, help="a folder of frames or a video file")
     parser.add_argument("--output", required=True, help="output folder")
     parser.add_argument("--every", type=int, default=1, help="keep one frame in N")
@@ -168,18 +175,28 @@ def main(argv: Optional[List[str]] = None) -> dict:
     )
     parser.add_argument("--no-draw", action="store_true")
     actions = parser.add_argument_group("actions over time (video input)")
-    actions.add_argument("--actions-config", default=None,
-                         help="clip-model config (ClipClassifier or SGFB)")
-    actions.add_argument("--actions-weights", default=None,
-                         help="its checkpoint (default: the config's MODEL.WEIGHTS)")
-    actions.add_argument("--action-stride", type=float, default=1.0,
-                         help="seconds between clip centres")
-    actions.add_argument("--action-top-k", type=int, default=5,
-                         help="actions listed per clip in actions.json")
-    actions.add_argument("--action-rows", type=int, default=10,
-                         help="actions shown in actions_timeline.png")
-    actions.add_argument("--action-classes", default=None,
-                         help="Charades classes file (default: the dataset's metadata)")
+    actions.add_argument(
+        "--actions-config", default=None, help="clip-model config (ClipClassifier or SGFB)"
+    )
+    actions.add_argument(
+        "--actions-weights",
+        default=None,
+        help="its checkpoint (default: the config's MODEL.WEIGHTS)",
+    )
+    actions.add_argument(
+        "--action-stride", type=float, default=1.0, help="seconds between clip centres"
+    )
+    actions.add_argument(
+        "--action-top-k", type=int, default=5, help="actions listed per clip in actions.json"
+    )
+    actions.add_argument(
+        "--action-rows", type=int, default=10, help="actions shown in actions_timeline.png"
+    )
+    actions.add_argument(
+        "--action-classes",
+        default=None,
+        help="Charades classes file (default: the dataset's metadata)",
+    )
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
     args = parser.parse_args(argv)
     if args.every < 1:

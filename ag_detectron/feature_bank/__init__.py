@@ -2,12 +2,13 @@
 per-frame scene-graph features, the oracle bank and the few-shot splits. See docs/feature_bank.md.
 
 Everything here is model-free (NumPy / plain tensors); the feature-bank operators live in
-:mod:`ag_detectron.modeling.fbo`.
+:mod:`ag_detectron.modeling.fbo`. The package imports nothing from ``ag_detectron.data`` (the model
+layer reads banks through it); the producers that read datasets are imported on their own:
+:mod:`.oracle` (Action Genome ground truth) and :mod:`.extract` (runs the models).
 """
 
 from .errors import FeatureBankError
 from .few_shot import load_few_shot_split, make_few_shot_split, write_few_shot_split
-from .oracle import oracle_entries, oracle_provenance, write_oracle_bank
 from .provenance import (
     PRODUCER_KINDS,
     BankProvenance,
@@ -25,9 +26,6 @@ __all__ = [
     "confidence_matrix",
     "predicate_probabilities",
     "scene_graph_provenance",
-    "oracle_entries",
-    "oracle_provenance",
-    "write_oracle_bank",
     "make_few_shot_split",
     "load_few_shot_split",
     "write_few_shot_split",

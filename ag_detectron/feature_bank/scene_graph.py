@@ -25,7 +25,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from ag_detectron.data.datasets import ag_categories as C
+from ag_detectron.vocabulary import OBJECT_CLASSES, PERSON_CATEGORY_ID, predicate_vocabulary
 
 from .errors import FeatureBankError
 from .provenance import BankProvenance, scene_graph_vocabulary
@@ -41,7 +41,6 @@ __all__ = [
 
 COMBINE_RULES = ("max", "mean", "sum")
 SUBJECT_RULES = ("all", "top")
-_OTHER_RELATIONSHIP = C.OTHER_RELATIONSHIP_ID  # dropped with 25 predicates
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
 
@@ -51,10 +50,8 @@ def scene_graph_bank_vocabulary(num_predicates: int = 26) -> dict:
     the confidence matrix's rows and columns."""
     if num_predicates not in (25, 26):
         raise FeatureBankError(f"num_predicates={num_predicates}; expected 26 or 25")
-    preds = list(C.PREDICATE_CLASSES)
-    if num_predicates == 25:
-        preds.pop(_OTHER_RELATIONSHIP)
-    objects = [c for i, c in enumerate(C.OBJECT_CLASSES) if i != C.PERSON_CATEGORY_ID]
+    preds = list(predicate_vocabulary(num_predicates).classes)
+    objects = [c for i, c in enumerate(OBJECT_CLASSES) if i != PERSON_CATEGORY_ID]
     return scene_graph_vocabulary(objects, preds)
 
 
@@ -99,9 +96,9 @@ def predicate_probabilities(
     """
     groups = (attention, spatial, contacting)
     probs = torch.cat([torch.as_tensor(x, dtype=torch.float32) for x in groups], dim=1)
-    if num_predicates == 25 and probs.shape[1] == 26:
-        keep = [j for j in range(26) if j != _OTHER_RELATIONSHIP]
-        probs = probs[:, keep]
+    release = predicate_vocabulary(26)
+    if num_predicates != release.size and probs.shape[1] == release.size:
+        probs = probs[:, list(predicate_vocabulary(num_predicates).release_ids)]
     if probs.shape[1] != num_predicates:
         raise FeatureBankError(
             f"predicate_probabilities: groups give {probs.shape[1]} predicates; expected "

@@ -50,8 +50,7 @@ def action_timeline_figure(
     rows = top_action_rows(scores, num_rows)
     grid = scores[:, rows].T  # (R, N)
     labels = [
-        textwrap.shorten(f"{class_names[k]} (c{k:03d})", width=48, placeholder="...")
-        for k in rows
+        textwrap.shorten(f"{class_names[k]} (c{k:03d})", width=48, placeholder="...") for k in rows
     ]
     n = len(times)
     fig, ax = plt.subplots(
@@ -60,7 +59,12 @@ def action_timeline_figure(
     step = float(times[1] - times[0]) if n > 1 else 1.0
     extent = (times[0] - step / 2, times[-1] + step / 2, len(rows) - 0.5, -0.5)
     image = ax.imshow(
-        grid, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, extent=extent,
+        grid,
+        aspect="auto",
+        cmap="viridis",
+        vmin=0.0,
+        vmax=1.0,
+        extent=extent,
         interpolation="nearest",
     )
     ax.set_yticks(range(len(rows)))
@@ -70,8 +74,15 @@ def action_timeline_figure(
         for j, t in enumerate(times):
             for i in range(len(rows)):
                 if grid[i, j] >= 0.5:
-                    ax.text(t, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                            color="black")
+                    ax.text(
+                        t,
+                        i,
+                        f"{grid[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="black",
+                    )
     bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     bar.set_label("score", fontsize=8)
     ax.set_title(title, fontsize=9)

@@ -171,9 +171,19 @@ class TestPredict(unittest.TestCase):
             for packet in stream.encode():
                 container.mux(packet)
         out = os.path.join(self._tmp.name, "out_both")
-        result = self.predict.main(self._argv(
-            video, out, "--no-draw", "--max-frames", "2", "--actions-config", clip_config,
-            "--actions-weights", os.path.join(self._tmp.name, "clip.pth")))
+        result = self.predict.main(
+            self._argv(
+                video,
+                out,
+                "--no-draw",
+                "--max-frames",
+                "2",
+                "--actions-config",
+                clip_config,
+                "--actions-weights",
+                os.path.join(self._tmp.name, "clip.pth"),
+            )
+        )
         self.assertEqual(
             [r["frame"] for r in result["frames"]], ["both.mp4#000000", "both.mp4#000001"]
         )

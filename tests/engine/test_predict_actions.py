@@ -65,8 +65,19 @@ class TestPredictActions(unittest.TestCase):
 
     def _run(self, inp, name, *extra):
         out = os.path.join(self._tmp.name, name)
-        argv = ["--actions-config", CLIP_CONFIG, "--actions-weights", self.weights,
-                "--input", inp, "--output", out, "--action-classes", self.classes_file, *extra]
+        argv = [
+            "--actions-config",
+            CLIP_CONFIG,
+            "--actions-weights",
+            self.weights,
+            "--input",
+            inp,
+            "--output",
+            out,
+            "--action-classes",
+            self.classes_file,
+            *extra,
+        ]
         return out, self.predict.main(argv)
 
     def _check_actions(self, out, result, top_k):
@@ -125,11 +136,22 @@ class TestPredictActions(unittest.TestCase):
     def test_clip_config_without_weights(self):
         out = os.path.join(self._tmp.name, "out_noweights")
         with self.assertRaisesRegex(ConfigError, "MODEL.WEIGHTS.*actions"):
-            self.predict.main(["--actions-config", CLIP_CONFIG, "--input", self.video_dir,
-                               "--output", out])
+            self.predict.main(
+                ["--actions-config", CLIP_CONFIG, "--input", self.video_dir, "--output", out]
+            )
         with self.assertRaisesRegex(ConfigError, "no such file"):
-            self.predict.main(["--actions-config", CLIP_CONFIG, "--actions-weights",
-                               "/nonexistent/w.pth", "--input", self.video_dir, "--output", out])
+            self.predict.main(
+                [
+                    "--actions-config",
+                    CLIP_CONFIG,
+                    "--actions-weights",
+                    "/nonexistent/w.pth",
+                    "--input",
+                    self.video_dir,
+                    "--output",
+                    out,
+                ]
+            )
 
     def test_clip_geometry(self):
         # 8 frames stride 4 span 29 frames; centre 1 s = frame 25 -> start 11
@@ -160,10 +182,14 @@ class TestSGFBActions(unittest.TestCase):
             root = fx.video_fixtures.write_root(os.path.join(tmp, "root"))
             bank = fx.write_bank(os.path.join(tmp, "bank"), scene_graph_provenance())
             cfg = get_ag_cfg(
-                os.path.join(CONFIG_DIR, "quick_schedules", "sgfb_synth_instant_test.yaml"), [],
+                os.path.join(CONFIG_DIR, "quick_schedules", "sgfb_synth_instant_test.yaml"),
+                [],
                 freeze=False,
             )
             cfg.MODEL.DEVICE = "cpu"
+            # a 4-class model: no dataset to check it against (the builtin synthetic splits
+            # exist once `make demo` has run, with their own class count)
+            cfg.DATASETS.TRAIN, cfg.DATASETS.TEST = (), ()
             cfg.MODEL.VIDEO.NUM_CLASSES = 4
             cfg.MODEL.SGFB.BANK_DIR = bank
             cfg.INPUT.CLIP.NUM_FRAMES, cfg.INPUT.CLIP.SAMPLING_RATE = 4, 4
@@ -174,8 +200,8 @@ class TestSGFBActions(unittest.TestCase):
             predictor = ActionTimelinePredictor(cfg)
             calls = []
             window = predictor.bank.window
-            predictor.bank.window = lambda vid, c, spec: calls.append((vid, c)) or window(
-                vid, c, spec
+            predictor.bank.window = lambda vid, c, spec: (
+                calls.append((vid, c)) or window(vid, c, spec)
             )
             # VIDA1: 60 frames at 24 fps -> centres 0, 1, 2 s
             result = predictor(os.path.join(root, "Charades_v1_rgb", "VIDA1"), stride_s=1.0)

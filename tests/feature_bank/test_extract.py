@@ -106,7 +106,7 @@ def _reference_matrix(output, num_pred=26):
         [rel.attention_scores, rel.spatial_scores, rel.contacting_scores], dim=1
     ).cpu()
     out = np.zeros((35, num_pred), np.float32)
-    for k, (s, o) in enumerate(rel.pair_idx.tolist()):
+    for k, (_, o) in enumerate(rel.pair_idx.tolist()):
         row = int(inst.pred_classes[o]) - 1
         value = float(inst.scores[o]) * probs[k].numpy()
         out[row] = np.maximum(out[row], value)

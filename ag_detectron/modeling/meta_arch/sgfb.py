@@ -96,7 +96,7 @@ class SGFB(nn.Module):
         s = cfg.MODEL.SGFB
         bank_dim = int(s.BANK_DIM)
         if s.BANK_DIR:
-            from ...data.bank_mapper import open_feature_bank
+            from ...feature_bank.from_config import open_feature_bank
 
             bank = open_feature_bank(cfg)  # provenance checked here, at model build
             bank_dim = bank.dim
