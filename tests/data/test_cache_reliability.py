@@ -6,6 +6,7 @@ import glob
 import multiprocessing
 import os
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -35,11 +36,15 @@ def _reader(path, payload, barrier, rounds, queue):
     that failed to load one."""
     barrier.wait()
     bad = reads = 0
-    for _ in range(rounds):
+    # ``rounds`` successful reads: a loaded machine can run the reader before any writer has
+    # renamed its first file into place (the file stays once written)
+    deadline = time.monotonic() + 60
+    while reads < rounds and time.monotonic() < deadline:
         try:
             with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
+            time.sleep(0.001)
             continue
         reads += 1
         bad += data != payload or load_cached(path) is None
