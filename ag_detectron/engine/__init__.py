@@ -1,6 +1,8 @@
 """Training/evaluation engine: tasks (how a kind of model is fed and scored), the ``Trainer`` and
-the launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks."""
+the launcher used by ``tools/train_net.py``. Importing it registers the builtin tasks and the
+project's meta-architectures."""
 
+from .. import modeling  # noqa: F401  (registers the meta-architectures the trainer builds)
 from . import (
     builtin_tasks,  # noqa: F401  (registers the "detection" and "scene_graph" tasks)
     clip_task,  # noqa: F401  (registers the "clip_classification" task)
