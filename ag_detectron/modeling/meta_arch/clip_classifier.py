@@ -22,6 +22,27 @@ __all__ = ["ClipClassifier"]
 logger = logging.getLogger(__name__)
 
 
+def init_clip_input(
+    model: nn.Module,
+    backbone: nn.Module,
+    pixel_mean: Sequence[float],
+    pixel_std: Sequence[float],
+    freeze_backbone: bool,
+    weights_strict: bool,
+) -> None:
+    """What every clip model sets up the same way: ``backbone``, the (3, 1, 1, 1) normalisation
+    buffers (0-255 scale), the freezing of the backbone (no gradients, eval mode) and
+    ``weights_strict`` (read by :class:`ag_detectron.checkpoint.VideoCheckpointer`)."""
+    model.backbone = backbone
+    model.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1, 1), False)
+    model.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1, 1), False)
+    model.freeze_backbone = freeze_backbone
+    model.weights_strict = weights_strict
+    if freeze_backbone:
+        backbone.requires_grad_(False)
+        backbone.eval()
+
+
 @META_ARCH_REGISTRY.register()
 class ClipClassifier(nn.Module):
     """Multi-label clip classifier (BCE-with-logits), Detectron2 meta-architecture.
@@ -68,19 +89,12 @@ class ClipClassifier(nn.Module):
                 checkpoint that does not fit (True: error; False: report and partial load).
         """
         super().__init__()
-        self.backbone = backbone
+        init_clip_input(self, backbone, pixel_mean, pixel_std, freeze_backbone, weights_strict)
         self.num_classes = num_classes
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.cls_score = nn.Linear(backbone.output_dim, num_classes)
         nn.init.normal_(self.cls_score.weight, std=head_init_std)
         nn.init.zeros_(self.cls_score.bias)
-        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1, 1), False)
-        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1, 1), False)
-        self.freeze_backbone = freeze_backbone
-        self.weights_strict = weights_strict
-        if freeze_backbone:
-            self.backbone.requires_grad_(False)
-            self.backbone.eval()
 
     @classmethod
     def from_config(cls, cfg: CfgNode) -> Dict[str, Any]:

@@ -15,7 +15,7 @@ from torch import nn
 
 from ...errors import ConfigError
 from ..fbo import build_fbo
-from .clip_classifier import ClipClassifier
+from .clip_classifier import ClipClassifier, init_clip_input
 
 __all__ = ["SGFB"]
 
@@ -75,20 +75,13 @@ class SGFB(nn.Module):
             weights_strict: see :class:`ClipClassifier`.
         """
         super().__init__()
-        self.backbone = backbone
+        init_clip_input(self, backbone, pixel_mean, pixel_std, freeze_backbone, weights_strict)
         self.fbo = fbo
         self.num_classes = num_classes
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.cls_head = nn.Linear(backbone.output_dim + fbo.output_dim, num_classes)
         nn.init.normal_(self.cls_head.weight, std=head_init_std)
         nn.init.zeros_(self.cls_head.bias)
-        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1, 1), False)
-        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1, 1), False)
-        self.freeze_backbone = freeze_backbone
-        self.weights_strict = weights_strict
-        if freeze_backbone:
-            self.backbone.requires_grad_(False)
-            self.backbone.eval()
 
     @classmethod
     def from_config(cls, cfg: CfgNode) -> Dict[str, Any]:
