@@ -295,6 +295,13 @@ def add_sgfb_config(cfg: CN) -> None:
     _C.MODEL.SGFB.FREEZE_BACKBONE = True
     # Dropout on concat(S, FBO) before the classifier (LFB: 0.3).
     _C.MODEL.SGFB.DROPOUT = 0.3
+    # Precomputed clip features (docs/feature_bank.md "Precomputed clip features"): a bank of kind
+    # "lfb" written by tools/extract_feature_bank.py from this model's own frozen backbone
+    # (MODEL.WEIGHTS). S is then read from the bank entry nearest the clip centre instead of
+    # decoding the clip and running the backbone: needs FREEZE_BACKBONE; no spatial augmentation
+    # (the entries are centre crops at INPUT.CLIP.TEST_CROP_SIZE); the bank's backbone hash must
+    # equal the loaded backbone's. "" = compute S from the clip (default).
+    _C.MODEL.SGFB.CLIP_FEATURE_BANK = ""
 
 
 def add_ag_config(cfg: CN) -> None:

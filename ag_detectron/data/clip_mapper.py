@@ -234,14 +234,32 @@ class ClipDatasetMapper:
             return int(round(1.0 / rng.uniform(1.0 / hi, 1.0 / lo)))
         return int(round(rng.uniform(lo, hi)))
 
+    @staticmethod
+    def call_rng() -> np.random.Generator:
+        """One generator per call, seeded from NumPy's global RNG, which Detectron2 seeds per
+        data-loader worker: reproducible with a fixed SEED, different across workers."""
+        return np.random.default_rng(np.random.randint(0, 2**31 - 1))
+
+    def clip_targets(self, d: Dict[str, Any], rng: np.random.Generator) -> Dict[str, Any]:
+        """Everything of the output except ``"clip"``, without decoding a frame: ``"video_id"``,
+        ``"labels"``, ``"frame_numbers"``, ``"clip_center_sec"`` and, for a test view,
+        ``"view"``. Draws the training clip's position from ``rng`` (before any augmentation
+        draw, so ``__call__`` gives the same clip with or without decoding)."""
+        frames = self.clip_frames(d, rng)
+        out: Dict[str, Any] = {"video_id": d["video_id"]}
+        if not self.is_train:
+            out["view"] = self._view(d)
+        out["labels"] = self._labels(d, frames)
+        out["frame_numbers"] = torch.from_numpy(frames)
+        out["clip_center_sec"] = cs.clip_center_sec(frames)
+        return out
+
     def __call__(self, dataset_dict: Dict[str, Any]) -> Dict[str, Any]:
         d = dataset_dict
-        # One generator per call, seeded from NumPy's global RNG, which Detectron2 seeds per
-        # data-loader worker: reproducible with a fixed SEED, different across workers.
-        rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
-        frames = self.clip_frames(d, rng)
+        rng = self.call_rng()
+        out = self.clip_targets(d, rng)
+        frames = out["frame_numbers"].numpy()
         clip = self.read(d, frames)  # (T, 3, H, W)
-        out: Dict[str, Any] = {"video_id": d["video_id"]}
         if self.is_train:
             clip = resize_short_side(clip, self._jitter_size(rng))
             size = self.train_crop_size
@@ -258,9 +276,5 @@ class ClipDatasetMapper:
             h, w = clip.shape[-2:]
             y0, x0 = cs.spatial_crop_offsets(h, w, size, s_index, self.num_spatial_crops)
             clip = clip[..., y0 : y0 + size, x0 : x0 + size]
-            out["view"] = (t_index, s_index)
         out["clip"] = clip.permute(1, 0, 2, 3).contiguous()
-        out["labels"] = self._labels(d, frames)
-        out["frame_numbers"] = torch.from_numpy(frames)
-        out["clip_center_sec"] = cs.clip_center_sec(frames)
         return out

@@ -15,6 +15,7 @@ from typing import Any
 from detectron2.config import CfgNode
 
 from ..data.bank_mapper import FeatureBankClipMapper, check_bank_coverage
+from ..feature_bank.from_config import check_clip_feature_coverage
 from .clip_task import ClipClassificationTask, clip_video_dicts
 from .tasks import TASK_REGISTRY
 
@@ -37,9 +38,9 @@ class FeatureBankClassificationTask(ClipClassificationTask):
         for name in dataset_names:
             cls.check_dataset(cfg, name)
         dicts = clip_video_dicts(cfg, dataset_names, cfg.DATALOADER.KEEP_VIDEOS_WITHOUT_ACTIONS)
-        check_bank_coverage(
-            cfg, (d["video_id"] for d in dicts), f"dataset(s) {list(dataset_names)}"
-        )
+        ids = [d["video_id"] for d in dicts]
+        check_bank_coverage(cfg, ids, f"dataset(s) {list(dataset_names)}")
+        check_clip_feature_coverage(cfg, ids, f"dataset(s) {list(dataset_names)}")
 
     @classmethod
     def build_train_loader(cls, cfg: CfgNode) -> Any:

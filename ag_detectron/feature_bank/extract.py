@@ -38,7 +38,7 @@ from ag_detectron.data import video_io
 from ag_detectron.errors import ConfigError
 
 from .errors import FeatureBankError
-from .provenance import BankProvenance, hash_config, hash_file
+from .provenance import BankProvenance, hash_config, hash_file, hash_module_state
 from .scene_graph import (
     COMBINE_RULES,
     SUBJECT_RULES,
@@ -443,7 +443,13 @@ class ClipFeatureProducer(_Producer):
             kind="lfb",
             dim=self.dim,
             rate=opts.rate,
-            vocabulary={"feature_dim": self.dim, "model": self.cfg.MODEL.META_ARCHITECTURE},
+            vocabulary={
+                "feature_dim": self.dim,
+                "model": self.cfg.MODEL.META_ARCHITECTURE,
+                # the identity of the backbone whose S the entries are (precomputed clip
+                # features: SGFB checks it against its own frozen backbone)
+                "backbone_hash": hash_module_state(self.model.backbone),
+            },
             producer_config_hash=producer_config_hash(self.cfg, self.settings()),
             weights_hash=weights_hash(self.cfg),
             dtype=opts.dtype,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, Iterable, List
 
+import numpy as np
 from detectron2.config import CfgNode
 
 from ..errors import ConfigError
+from .errors import FeatureBankError
 from .provenance import PRODUCER_KINDS
 from .scene_graph import scene_graph_bank_vocabulary
 from .storage import FeatureBank
@@ -23,6 +25,9 @@ __all__ = [
     "expected_bank_provenance",
     "open_feature_bank",
     "check_bank_coverage",
+    "open_clip_feature_bank",
+    "check_clip_feature_coverage",
+    "nearest_entry",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,3 +104,63 @@ def check_bank_coverage(cfg: CfgNode, video_ids: Iterable[str], what: str) -> Li
             msg + "; their clips read all-padding windows (MODEL.SGFB.BANK_MISSING zero)"
         )
     return missing
+
+
+def open_clip_feature_bank(cfg: CfgNode) -> FeatureBank:
+    """Open ``MODEL.SGFB.CLIP_FEATURE_BANK`` (precomputed clip features of the model's own frozen
+    backbone; docs/feature_bank.md "Precomputed clip features"). Every video must be in it.
+
+    Raises:
+        ConfigError: the option is set without ``MODEL.SGFB.FREEZE_BACKBONE`` (a backbone being
+            trained has no fixed features to precompute).
+        FeatureBankError: unreadable, not of kind ``lfb``, or without a ``backbone_hash`` in its
+            vocabulary (written before the hash was recorded: extract it again).
+    """
+    s = cfg.MODEL.SGFB
+    if not s.CLIP_FEATURE_BANK:
+        raise ConfigError("MODEL.SGFB.CLIP_FEATURE_BANK is empty")
+    if not s.FREEZE_BACKBONE:
+        raise ConfigError(
+            "MODEL.SGFB.CLIP_FEATURE_BANK needs MODEL.SGFB.FREEZE_BACKBONE True: precomputed clip "
+            "features stand for a frozen backbone's output"
+        )
+    bank = FeatureBank(s.CLIP_FEATURE_BANK, expected={"kind": "lfb"}, missing="error")
+    vocab = bank.provenance.vocabulary
+    if not isinstance(vocab, dict) or not vocab.get("backbone_hash"):
+        raise FeatureBankError(
+            f"{bank.index_path}: the clip-feature bank records no 'backbone_hash' in its "
+            "vocabulary, so it cannot be matched to MODEL.WEIGHTS; extract it again with "
+            "tools/extract_feature_bank.py --kind lfb"
+        )
+    return bank
+
+
+def check_clip_feature_coverage(cfg: CfgNode, video_ids: Iterable[str], what: str) -> None:
+    """Every video of ``what`` must be in ``MODEL.SGFB.CLIP_FEATURE_BANK`` (when set): a clip
+    without its S cannot be classified. Raises :class:`ConfigError` naming the bank and videos."""
+    if not cfg.MODEL.SGFB.CLIP_FEATURE_BANK:
+        return
+    bank = open_clip_feature_bank(cfg)
+    missing = sorted({v for v in video_ids if v not in bank})
+    if missing:
+        raise ConfigError(
+            f"{bank.index_path}: {len(missing)} videos of {what} have no precomputed clip "
+            f"features (first: {missing[:5]}); extract them with tools/extract_feature_bank.py "
+            "--kind lfb, or unset MODEL.SGFB.CLIP_FEATURE_BANK"
+        )
+
+
+def nearest_entry(bank: FeatureBank, video_id: str, centre: float) -> np.ndarray:
+    """``(D,)`` float32: the bank entry of ``video_id`` whose time is nearest ``centre`` seconds
+    (the earlier one on a tie).
+
+    Raises:
+        FeatureBankError: the video is not in the bank or has no entry.
+    """
+    times = bank.times(video_id)
+    if len(times) == 0:
+        raise FeatureBankError(f"{bank.index_path}: video {video_id!r} has no entries")
+    i = int(np.searchsorted(times, centre))
+    if i == len(times) or (i > 0 and centre - times[i - 1] <= times[i] - centre):
+        i -= 1
+    return np.asarray(bank.entries(video_id)[i], dtype=np.float32)

@@ -21,6 +21,7 @@ __all__ = [
     "BankProvenance",
     "hash_config",
     "hash_file",
+    "hash_module_state",
     "scene_graph_vocabulary",
     "check_provenance",
 ]
@@ -119,6 +120,21 @@ def hash_file(path: str, chunk: int = 1 << 20) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
+    return h.hexdigest()[:16]
+
+
+def hash_module_state(module: Any) -> str:
+    """SHA-256 (first 16 hex digits) of a ``torch.nn.Module``'s ``state_dict`` (names, dtypes,
+    shapes and bytes, in key order): the identity of a frozen network independent of the
+    checkpoint file that holds it (a stage-1 checkpoint and a stage-2 one that kept the backbone
+    frozen give the same hash for their backbones)."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode("utf-8"))
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype, 0-d included
     return h.hexdigest()[:16]
 
 

@@ -32,7 +32,10 @@ class SGFB(nn.Module):
 
     Input: the clip mapper's dicts (``"clip"`` uint8 (3, T, H, W), ``"labels"`` (K,) in training,
     ``"video_id"``, ...) plus ``"bank_window"`` float32 (W, Db) and ``"bank_mask"`` bool (W,) from
-    :class:`~ag_detectron.data.bank_mapper.FeatureBankClipMapper`.
+    :class:`~ag_detectron.data.bank_mapper.FeatureBankClipMapper`. With precomputed clip
+    features (``MODEL.SGFB.CLIP_FEATURE_BANK``) the dicts carry ``"clip_feature"`` float32 (Ds,)
+    instead of ``"clip"``, and S is that feature: before its first use the model checks that the
+    bank's recorded backbone hash is the hash of its own loaded, frozen backbone.
 
     Output as :class:`ClipClassifier`: training ``{"loss_action"}``; inference one dict per clip
     ``{"scores": (K,), "clip_feature": (Ds,)}``.
@@ -62,6 +65,8 @@ class SGFB(nn.Module):
         head_init_std: float = 0.01,
         freeze_backbone: bool = True,
         weights_strict: bool = True,
+        clip_feature_bank: str = "",
+        clip_feature_backbone_hash: str = "",
     ) -> None:
         """
         Args:
@@ -73,6 +78,9 @@ class SGFB(nn.Module):
             head_init_std: std of the classifier's normal initialisation (bias 0).
             freeze_backbone: no gradients into the backbone, its BatchNorm always in eval mode.
             weights_strict: see :class:`ClipClassifier`.
+            clip_feature_bank: path of the precomputed clip-feature bank ("" = none; messages).
+            clip_feature_backbone_hash: the backbone hash that bank records; inputs with
+                ``"clip_feature"`` are refused unless the loaded backbone has this hash.
         """
         super().__init__()
         init_clip_input(self, backbone, pixel_mean, pixel_std, freeze_backbone, weights_strict)
@@ -82,6 +90,9 @@ class SGFB(nn.Module):
         self.cls_head = nn.Linear(backbone.output_dim + fbo.output_dim, num_classes)
         nn.init.normal_(self.cls_head.weight, std=head_init_std)
         nn.init.zeros_(self.cls_head.bias)
+        self.clip_feature_bank = clip_feature_bank
+        self.clip_feature_backbone_hash = clip_feature_backbone_hash
+        self._clip_features_checked = False
 
     @classmethod
     def from_config(cls, cfg: CfgNode) -> Dict[str, Any]:
@@ -103,6 +114,19 @@ class SGFB(nn.Module):
                 "the bank entry width; set BANK_DIR (or BANK_DIM without a bank)"
             )
         clip_dim = args["backbone"].output_dim
+        if s.CLIP_FEATURE_BANK:
+            from ...feature_bank.from_config import open_clip_feature_bank
+
+            clip_bank = open_clip_feature_bank(cfg)
+            if clip_bank.dim != clip_dim:
+                raise ConfigError(
+                    f"MODEL.SGFB.CLIP_FEATURE_BANK {clip_bank.index_path}: entries of width "
+                    f"{clip_bank.dim}; the backbone outputs {clip_dim}"
+                )
+            args.update(
+                clip_feature_bank=clip_bank.index_path,
+                clip_feature_backbone_hash=clip_bank.provenance.vocabulary["backbone_hash"],
+            )
         args.update(
             fbo=build_fbo(cfg, clip_dim=clip_dim, bank_dim=bank_dim),
             dropout=s.DROPOUT,
@@ -112,8 +136,36 @@ class SGFB(nn.Module):
 
     device = ClipClassifier.device
     preprocess_clips = ClipClassifier.preprocess_clips
-    clip_features = ClipClassifier.clip_features
     losses = ClipClassifier.losses
+
+    def clip_features(self, batched_inputs: List[Dict[str, Any]]) -> torch.Tensor:
+        """(B, Ds): the backbone on ``"clip"``, or the precomputed ``"clip_feature"`` rows."""
+        if "clip_feature" not in batched_inputs[0]:
+            return ClipClassifier.clip_features(self, batched_inputs)
+        self._check_precomputed_features()
+        feats = torch.stack([x["clip_feature"] for x in batched_inputs])
+        return feats.to(self.device, torch.float32, non_blocking=True)
+
+    def _check_precomputed_features(self) -> None:
+        """Once: the precomputed features must be this (frozen) backbone's (module docstring)."""
+        if self._clip_features_checked:
+            return
+        from ...feature_bank import FeatureBankError
+        from ...feature_bank.provenance import hash_module_state
+
+        if not self.clip_feature_backbone_hash:
+            raise ValueError(
+                "SGFB input carries 'clip_feature' but MODEL.SGFB.CLIP_FEATURE_BANK is not set"
+            )
+        found = hash_module_state(self.backbone)
+        if found != self.clip_feature_backbone_hash:
+            raise FeatureBankError(
+                f"{self.clip_feature_bank}: clip features of backbone "
+                f"{self.clip_feature_backbone_hash}, but the loaded backbone (MODEL.WEIGHTS) is "
+                f"{found}; extract the bank with these weights or unset "
+                "MODEL.SGFB.CLIP_FEATURE_BANK"
+            )
+        self._clip_features_checked = True
 
     def train(self, mode: bool = True) -> "SGFB":
         """As ``nn.Module.train``; a frozen backbone stays in eval mode (BatchNorm statistics)."""
