@@ -125,6 +125,9 @@ def add_charades_eval_config(cfg: CN) -> None:
     _C.TEST.CHARADES = CN()
     # How the views/clips of one video are combined before scoring: "max" (SlowFast/LFB) or "mean".
     _C.TEST.CHARADES.AGGREGATION = "max"
+    # Draw the per-class AP bar chart (charades_per_class_ap.png) beside charades_results.json;
+    # ~2 s of matplotlib per evaluation (the demo's many short head runs turn it off).
+    _C.TEST.CHARADES.SAVE_PLOT = True
 
 
 def add_solver_config(cfg: CN) -> None:

@@ -13,6 +13,16 @@ Stages (each is reused when its outputs exist and its inputs did not change, unl
 6. report    one results table (stdout, output/demo/results.md, results.json)
 7. visualize predicted scene graphs of a few test frames (output/demo/vis/*.png)
 
+Action recognition on the synthetic Charades files (``ag_detectron.pipeline.action_demo``):
+
+8. clip      train and test the 3D CNN alone   (configs/Synthetic/clip_classifier_demo_synth.yaml)
+9. banks     LFB bank (the 3D CNN's clip features), scene-graph bank (RelDN in SGDet mode),
+             oracle bank (ground truth), 2 entries/s
+10. heads    LFB / SGFB / SGFB Oracle x avg / max / nl on the frozen 3D CNN, over head seeds
+11. few-shot novel-class mAP at k = 1, 5, 10 over split seeds (base 3D CNN per seed)
+12. actions  the Charades mAP table, the few-shot table and the orderings
+             (output/demo/results.md, results.json)
+
 The relation head is trained once (PredCls: ground-truth boxes) and evaluated in every mode; the
 frequency prior is not trained (its table comes from the stats file). Logs: output/demo/log.txt.
 The machinery (stage cache, training processes, evaluation, report, drawings) is
@@ -35,6 +45,7 @@ from ag_detectron.config import get_ag_cfg
 from ag_detectron.data.synthetic.drawn import context_blind_ceiling, drawn_objects
 from ag_detectron.modes import RelationMode
 from ag_detectron.pipeline import Stage, StageCache, digest, run_stages, setup_run_logging
+from ag_detectron.pipeline.action_demo import ActionDemo, action_report
 from ag_detectron.pipeline.drawing import draw_test_frames
 from ag_detectron.pipeline.evaluation import EvalJob, run_eval_jobs
 from ag_detectron.pipeline.predicate_stats import write_predicate_stats
@@ -85,12 +96,20 @@ DETECTION_ROWS = (
     ("detector_ceiling", "ceiling under AG annotations: perfect boxes, blind to involvement"),
 )
 
-# Namespaces a plain detector never reads: adding or changing their keys (e.g. a new relation-head
-# option) must not invalidate a trained detector stage.
+# Namespaces the scene-graph models never read: adding or changing their keys (e.g. a new
+# action-model option) must not invalidate a trained scene-graph stage.
+_VIDEO_NAMESPACES = (
+    ("TEST", "CHARADES"),
+    ("MODEL", "VIDEO"),
+    ("MODEL", "SGFB"),
+    ("INPUT", "CLIP"),
+    ("TEST", "CLIP"),
+)
+# ... and those a plain detector never reads (e.g. a new relation-head option).
 _NON_DETECTOR_NAMESPACES = (
     ("MODEL", "ROI_RELATION_HEAD"),
     ("TEST", "RELATION"),
-    ("TEST", "CHARADES"),
+    *_VIDEO_NAMESPACES,
 )
 
 
@@ -101,11 +120,11 @@ def load_cfg(config: str, overrides: Dict[str, Any]) -> CfgNode:
     return get_ag_cfg(os.path.join(REPO, config), opts)
 
 
-def _detector_cfg_dump(cfg: CfgNode) -> str:
-    """``cfg.dump()`` without the namespaces in ``_NON_DETECTOR_NAMESPACES``."""
+def _cfg_dump_without(cfg: CfgNode, namespaces=_VIDEO_NAMESPACES) -> str:
+    """``cfg.dump()`` without ``namespaces`` (the part of a config a stage's key covers)."""
     view = cfg.clone()
     view.defrost()
-    for parent, child in _NON_DETECTOR_NAMESPACES:
+    for parent, child in namespaces:
         view[parent].pop(child, None)
     return view.dump()
 
@@ -117,10 +136,12 @@ def _register(args) -> functools.partial:
 
 
 # ----------------------------------------------------------------------------- stages
-def stage_data(args) -> str:
+def stage_data(args) -> Dict[str, str]:
     from ag_detectron.data.synthetic.generate import generate
 
-    kwargs = {} if args.videos is None else {"num_videos": args.videos}
+    kwargs = {"charades_long_videos": args.long_videos}
+    if args.videos is not None:
+        kwargs["num_videos"] = args.videos
     try:
         result = generate(
             args.data, exist_ok=not args.force, overwrite=args.force, progress=True, **kwargs
@@ -134,7 +155,15 @@ def stage_data(args) -> str:
         f"  {'reused' if result.reused else 'generated'} {result.root}: "
         f"{stats.get('train_frames')} train / {stats.get('test_frames')} test frames"
     )
-    return digest(result.params, result.stats)
+    # The Action Genome half does not depend on the long Charades-only videos (byte-identical
+    # files, tests/synthetic/test_long_videos.py): the scene-graph stages key on it alone.
+    long_keys = ("charades_long_videos", "charades_long_frames")
+    ag_stats = {k: v for k, v in stats.items() if k not in long_keys}
+    ag_stats["charades_frames"] = stats.get("charades_frames", 0) - stats.get(
+        "charades_long_frames", 0
+    )
+    ag_params = {k: v for k, v in result.params.items() if k != "charades_long_videos"}
+    return {"ag": digest(ag_params, ag_stats), "all": digest(result.params, result.stats)}
 
 
 def stage_stats(args, cache: StageCache, data_key: str) -> str:
@@ -172,7 +201,7 @@ def stage_detector(args, cache: StageCache, data_key: str) -> str:
         "detector",
         data_key,
         ("file", os.path.join(REPO, CONFIGS["detector"])),
-        _detector_cfg_dump(cfg),
+        _cfg_dump_without(cfg, _NON_DETECTOR_NAMESPACES),
     )
     return _train_stage(args, cache, "detector", cfg, key, "detector", args.num_procs)
 
@@ -190,7 +219,7 @@ def stage_reldn(args, cache: StageCache, det_key: str, stats_file: str) -> str:
             **schedule_overrides(args.rel_iters),
         },
     )
-    key = digest("reldn", det_key, ("file", os.path.join(REPO, config)), cfg.dump())
+    key = digest("reldn", det_key, ("file", os.path.join(REPO, config)), _cfg_dump_without(cfg))
     return _train_stage(args, cache, "reldn", cfg, key, "RelDN head (PredCls)", args.rel_num_procs)
 
 
@@ -257,7 +286,7 @@ def stage_evaluate(
         }
         cfg = load_cfg(config, overrides)
         stats_part = ("file", stats) if stats else ""
-        key = digest("eval", upstream, stats_part, cfg.dump(), sorted(also.items()))
+        key = digest("eval", upstream, stats_part, _cfg_dump_without(cfg), sorted(also.items()))
         paths = {n: os.path.join(eval_dir, f"{n}.json") for n in (name, *also)}
         if cache.valid(f"eval_{name}", key, list(paths.values())):
             for n, path in paths.items():
@@ -365,6 +394,30 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--rel-iters", type=int, default=None, help="override the RelDN schedule")
     parser.add_argument("--num-vis", type=int, default=6, help="test frames to draw")
     parser.add_argument(
+        "--long-videos",
+        type=int,
+        default=60,
+        help="long Charades-only videos added to the synthetic world (docs/synthetic.md)",
+    )
+    parser.add_argument(
+        "--no-actions", action="store_true", help="stop after the scene-graph stages"
+    )
+    parser.add_argument("--clip-iters", type=int, default=None, help="3D CNN schedule override")
+    parser.add_argument("--head-iters", type=int, default=None, help="head schedule override")
+    parser.add_argument(
+        "--base-iters",
+        type=int,
+        default=250,
+        help="few-shot base 3D CNN iterations (default 250, to fit the demo's time budget; the "
+        "3D CNN alone trains for its config's 400)",
+    )
+    parser.add_argument(
+        "--head-seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds per head"
+    )
+    parser.add_argument(
+        "--few-shot-seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4], help="split seeds"
+    )
+    parser.add_argument(
         "--num-procs",
         type=int,
         default=min(2, os.cpu_count() or 1),
@@ -394,18 +447,52 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     torch.set_num_threads(1)
     setup_run_logging(os.path.join(args.output, "log.txt"), logger)
     cache = StageCache(os.path.join(args.output, "stages.json"), args.force)
+    actions = ActionDemo(
+        repo=REPO,
+        output=os.path.join(args.output, "actions"),
+        data=args.data,
+        log_file=os.path.join(args.output, "log.txt"),
+        ag_datasets=(TRAIN, TEST),
+        sg_config=CONFIGS["reldn"].format(mode=RelationMode.SGDET.value),
+        sg_weights=os.path.join(args.output, "reldn", "model_final.pth"),
+        clip_iters=args.clip_iters,
+        head_iters=args.head_iters,
+        base_iters=args.base_iters,
+        head_seeds=tuple(args.head_seeds),
+        few_shot_seeds=tuple(args.few_shot_seeds),
+        num_procs=args.num_procs,
+        run_logger=logger,
+    )
+    if args.force:
+        actions.forget()
+    on = not args.no_actions
+    background: List[Any] = []  # the action half's pre-training process (started with RelDN)
+
+    def reldn_and_pretraining(s: Dict[str, Any]) -> str:
+        # RelDN trains in one process; the 3D CNNs of the action half use the other core
+        if on:
+            background.append(actions.start_pretraining(s["data"]["all"]))
+        return stage_reldn(args, cache, s["detector"], s["stats"])
+
+    def clip(s: Dict[str, Any]) -> Dict[str, Any]:
+        ActionDemo.join_pretraining(background.pop() if background else None)
+        return actions.stage_clip(s["data"]["all"])
+
     stages = [
         Stage("data", "synthetic dataset", lambda s: stage_data(args)),
         Stage(
             "stats",
             "predicate statistics (frequency prior)",
-            lambda s: stage_stats(args, cache, s["data"]),
+            lambda s: stage_stats(args, cache, s["data"]["ag"]),
         ),
-        Stage("detector", "train the detector", lambda s: stage_detector(args, cache, s["data"])),
+        Stage(
+            "detector", "train the detector", lambda s: stage_detector(args, cache, s["data"]["ag"])
+        ),
         Stage(
             "reldn",
-            "train the RelDN head",
-            lambda s: stage_reldn(args, cache, s["detector"], s["stats"]),
+            "train the RelDN head"
+            + (" (3D CNNs of the action half in the background)" if on else ""),
+            reldn_and_pretraining,
         ),
         Stage(
             "evaluate",
@@ -420,11 +507,42 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             enabled=args.num_vis > 0,
         ),
     ]
+    stages += [
+        Stage("clip", "train and test the 3D CNN", clip, on),
+        Stage(
+            "banks",
+            "feature banks (LFB, scene graph, oracle)",
+            lambda s: actions.stage_banks(s["clip"], s["reldn"]),
+            on,
+        ),
+        Stage(
+            "heads",
+            "LFB / SGFB / SGFB Oracle heads",
+            lambda s: actions.stage_heads(s["clip"], s["banks"]),
+            on,
+        ),
+        Stage(
+            "few_shot",
+            "few-shot table",
+            lambda s: actions.stage_few_shot(s["data"]["all"]),
+            on and bool(args.few_shot_seeds),
+        ),
+        Stage(
+            "actions",
+            "action-recognition results",
+            lambda s: action_report(actions, s["clip"], s["heads"], s["few_shot"], logger),
+            on,
+        ),
+    ]
     state: Dict[str, Any] = {}
     timings = run_stages(stages, state, logger)
     written = state["visualize"] or []
     summary = {"results": state["evaluate"], "timings_s": timings, "visualizations": written}
-    write_results(args.output, state["report"], summary)
+    report = state["report"]
+    if state.get("actions"):
+        report += "\n\n" + state["actions"]["text"]
+        summary["actions"] = state["actions"]["summary"]
+    write_results(args.output, report, summary)
     logger.info(
         f"Wrote {len(written)} drawings to {os.path.join(args.output, 'vis')}; stage times (s): "
         + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())

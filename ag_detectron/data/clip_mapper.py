@@ -127,6 +127,9 @@ class ClipDatasetMapper:
         self.test_crop_size = int(test_crop_size)
         self.num_temporal_views = int(num_temporal_views)
         self.num_spatial_crops = int(num_spatial_crops)
+        # frame counts per (folder or file, video): listing a folder of ~800 JPEGs per clip cost
+        # more than the rest of a precomputed-feature step; a video's length does not change
+        self._num_frames: Dict[Tuple[str, str], int] = {}
 
     @classmethod
     def from_config(cls, cfg: CfgNode, is_train: bool = True) -> Dict[str, Any]:
@@ -160,12 +163,18 @@ class ClipDatasetMapper:
 
     def num_video_frames(self, d: Dict[str, Any]) -> int:
         """Number of 24-fps frames of the video (frame list, frame files, or the video file's
-        duration)."""
+        duration); counted once per video and mapper (process)."""
         if "frame_paths" in d:
             return len(d["frame_paths"])
-        if self.source == "frames":
-            return video_io.count_frame_files(d["frame_dir"], d["video_id"])
-        return video_io.probe_video(self._video_file(d), d["video_id"]).num_frames_24
+        where = d["frame_dir"] if self.source == "frames" else self._video_file(d)
+        key = (where, d["video_id"])
+        if key not in self._num_frames:
+            if self.source == "frames":
+                n = video_io.count_frame_files(where, d["video_id"])
+            else:
+                n = video_io.probe_video(where, d["video_id"]).num_frames_24
+            self._num_frames[key] = n
+        return self._num_frames[key]
 
     def read(self, d: Dict[str, Any], frame_numbers: Sequence[int]) -> torch.Tensor:
         """uint8 (T, 3, H, W) RGB frames of the dict's video."""

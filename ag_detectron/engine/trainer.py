@@ -75,7 +75,12 @@ class SeedEachIteration(HookBase):
         s = stream_seed(self.trainer.run_seed, self.trainer.iter, comm.get_rank(), 3)
         random.seed(s)
         np.random.seed(s)
-        torch.manual_seed(s)
+        # torch.manual_seed(s) without its lazy seeding of uninitialised accelerators, which
+        # records a stack trace per call (~1.3 ms per iteration, a quarter of a small head's
+        # step); a model on a GPU has initialised CUDA before the first step
+        torch.random.default_generator.manual_seed(s)
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.manual_seed_all(s)
 
 
 @contextlib.contextmanager

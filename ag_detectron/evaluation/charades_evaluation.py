@@ -58,6 +58,7 @@ class CharadesEvaluator(DatasetEvaluator):
         distributed: bool = True,
         output_dir: Optional[str] = None,
         num_report: int = 5,
+        save_plot: Optional[bool] = None,
     ) -> None:
         """
         Args:
@@ -68,6 +69,8 @@ class CharadesEvaluator(DatasetEvaluator):
             distributed: gather from all processes.
             output_dir: where ``charades_results.json`` and ``charades_per_class_ap.png`` go.
             num_report: how many top and bottom classes to print.
+            save_plot: draw ``charades_per_class_ap.png`` (default: ``TEST.CHARADES.SAVE_PLOT``
+                of ``cfg``, else True).
         """
         if aggregation is None:
             aggregation = cfg.TEST.CHARADES.AGGREGATION if cfg is not None else "max"
@@ -80,6 +83,9 @@ class CharadesEvaluator(DatasetEvaluator):
         self._distributed = distributed
         self._output_dir = output_dir
         self._num_report = num_report
+        if save_plot is None:
+            save_plot = bool(cfg.TEST.CHARADES.SAVE_PLOT) if cfg is not None else True
+        self._save_plot = save_plot
         self._metadata = MetadataCatalog.get(dataset_name)
         self._views: List[tuple] = []
 
@@ -216,6 +222,8 @@ class CharadesEvaluator(DatasetEvaluator):
         }
         with open(os.path.join(self._output_dir, "charades_results.json"), "w") as f:
             json.dump(summary, f, indent=1)
+        if not self._save_plot:
+            return
         save_bar_chart(
             os.path.join(self._output_dir, "charades_per_class_ap.png"),
             names,

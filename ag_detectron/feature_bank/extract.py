@@ -23,10 +23,11 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -581,6 +582,8 @@ def extract_bank(
     writer = FeatureBankWriter(
         bank_dir, producer.provenance(opts), nonfinite=opts.nonfinite, fsync=opts.fsync
     )
+    if rank > 0 and opts.progress:  # one bar (rank 0's) on a shared console
+        opts = replace(opts, progress=False)
     counts = run_extraction(
         producer,
         writer,
@@ -693,6 +696,9 @@ def extract_worker(
     from ag_detectron.config import get_ag_cfg
 
     cfg = get_ag_cfg(config_file, list(config_opts), freeze=False)
+    if cpu and comm.get_local_size() > 1:
+        # CPU processes share the machine's cores: one process per core, not one per thread
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // comm.get_local_size()))
     if cpu:
         cfg.MODEL.DEVICE = "cpu"
     cfg.freeze()

@@ -38,7 +38,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from detectron2.config import CfgNode
@@ -55,8 +55,8 @@ from ..feature_bank.few_shot import (
     write_few_shot_split,
 )
 from ..feature_bank.storage import INDEX_FILE
-from .cache import StageCache, digest
-from .training import schedule_overrides, train
+from .cache import StageCache
+from .training import schedule_overrides
 
 __all__ = [
     "FewShotOptions",
@@ -66,6 +66,7 @@ __all__ = [
     "mean_over_classes",
     "novel_class_map",
     "summarise",
+    "few_shot_markdown",
     "write_table",
     "run_few_shot",
 ]
@@ -99,6 +100,13 @@ class FewShotOptions:
         force: ignore the stage cache.
         base_only: stop after the base trainings (e.g. to extract a per-seed LFB bank with each
             seed's base backbone before the heads run).
+        prepare_seed: called as ``prepare_seed(seed, base_weights, split)`` after a seed's base
+            training and before its heads, e.g. to extract the seed's LFB bank (and clip
+            features) with its base backbone into the ``{seed}`` directory the head configs name.
+        head_seeds: training seeds (``SEED``) of each head; the seed's score is their mean
+            (a head's initialisation and data order are part of its variance, not of the split).
+        num_jobs: trainings run at once in forked processes (one thread each; ``num_procs`` is
+            then ignored).
     """
 
     base_config: str
@@ -113,7 +121,17 @@ class FewShotOptions:
     num_procs: int = 1
     force: bool = False
     base_only: bool = False
+    prepare_seed: Optional[Callable[[int, str, Mapping[str, Any]], None]] = None
+    head_seeds: Sequence[int] = (0,)
+    num_jobs: int = 1
     ran: List[str] = field(default_factory=list)  # stages trained in this run (filled by the run)
+
+
+def load_split_file(path: str) -> Dict[str, Any]:
+    """The JSON of a split file written by :func:`ensure_split` (no checks: it was checked when
+    it was written or loaded in this run)."""
+    with open(path, "r", encoding="utf-8") as f:
+        return json.load(f)
 
 
 def split_path(split_dir: str, seed: int) -> str:
@@ -242,14 +260,10 @@ def _cfg(config: str, opts: Sequence[str], extra: Sequence[str], iters: Optional
     return get_ag_cfg(config, [*opts, *sched, *extra])
 
 
-def _train_stage(
-    opt: FewShotOptions, cache: StageCache, stage: str, cfg: CfgNode, key: str, outputs, setup
-) -> None:
-    def produce():
-        opt.ran.append(stage)
-        train(cfg, stage, opt.num_procs, os.path.join(opt.output, "log.txt"), setup=setup)
-
-    cache.run(stage, key, outputs, produce)
+def _bank_key(bank_dir: str) -> Any:
+    """The index file of a bank (its content hash enters a head's stage key), if any."""
+    index = os.path.join(bank_dir, INDEX_FILE) if bank_dir else ""
+    return ("file", index) if index and os.path.isfile(index) else f"no bank index {bank_dir!r}"
 
 
 def _novel_scores(results_file: str, novel: Sequence[int]) -> Dict[str, float]:
@@ -278,15 +292,15 @@ def summarise(
     return table
 
 
-def write_table(table: Mapping[str, Any], results: Mapping[str, Any], output: str) -> List[str]:
-    """``few_shot_results.json`` (everything) and ``few_shot_results.md`` (mean ± std, %)."""
-    shots = results["shots"]
-    lines = [
-        "# Few-shot action recognition (novel-class mAP, %, mean ± std over seeds "
-        f"{list(results['seeds'])})",
-        "",
-    ]
-    for metric, title in (("mAP", "official"), ("mAP_sklearn", "sklearn")):
+def few_shot_markdown(
+    table: Mapping[str, Any], shots: Sequence[int], metrics: Sequence[str] = ("mAP", "mAP_sklearn")
+) -> List[str]:
+    """Markdown lines of the few-shot table: one section per metric, a row per method, a column
+    per k, cells ``mean ± std`` in %."""
+    lines: List[str] = []
+    titles = {"mAP": "official", "mAP_sklearn": "sklearn"}
+    for metric in metrics:
+        title = titles[metric]
         lines += [f"## {metric} ({title} variant)", ""]
         lines.append("| method | " + " | ".join(f"k = {k}" for k in shots) + " |")
         lines.append("|---|" + "---|" * len(shots))
@@ -298,6 +312,17 @@ def write_table(table: Mapping[str, Any], results: Mapping[str, Any], output: st
             ]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
+    return lines
+
+
+def write_table(table: Mapping[str, Any], results: Mapping[str, Any], output: str) -> List[str]:
+    """``few_shot_results.json`` (everything) and ``few_shot_results.md`` (mean ± std, %)."""
+    lines = [
+        "# Few-shot action recognition (novel-class mAP, %, mean ± std over seeds "
+        f"{list(results['seeds'])})",
+        "",
+        *few_shot_markdown(table, results["shots"]),
+    ]
     md = os.path.join(output, "few_shot_results.md")
     js = os.path.join(output, "few_shot_results.json")
     with open(md, "w") as f:
@@ -310,97 +335,111 @@ def write_table(table: Mapping[str, Any], results: Mapping[str, Any], output: st
 def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
     """Run (or reuse) every stage of the table and write it (module docstring).
 
+    Three phases: every seed's base training, then ``prepare_seed`` per seed, then every head;
+    the trainings of a phase run ``num_jobs`` at a time (:func:`~.actions.train_jobs`).
+
     Returns:
         ``{"seeds", "shots", "methods", "novel_classes": {seed: [...]}, "runs", "table",
         "files", "trained"}``; ``trained`` lists the training stages that ran in this call (empty
         on a cached rerun).
     """
+    from .actions import TrainJob, train_jobs
+
     if not opt.method_configs:
         raise ConfigError("few-shot: no method config (--method-configs NAME=FILE ...)")
     os.makedirs(opt.output, exist_ok=True)
     split_dir = opt.split_dir or opt.output
     cache = StageCache(os.path.join(opt.output, "stages.json"), force=opt.force)
+    log_file = os.path.join(opt.output, "log.txt")
     base_cfg0 = get_ag_cfg(opt.base_config, list(opt.opts))
     if not base_cfg0.DATASETS.TRAIN or not base_cfg0.DATASETS.TEST:
         raise ConfigError(f"{opt.base_config}: DATASETS.TRAIN and DATASETS.TEST must be set")
     train_ds, test_ds = base_cfg0.DATASETS.TRAIN[0], base_cfg0.DATASETS.TEST[0]
     train_videos = DatasetCatalog.get(train_ds)
-    bank_dirs = {
-        m: get_ag_cfg(c, list(opt.opts)).MODEL.SGFB.BANK_DIR for m, c in opt.method_configs.items()
-    }
+    method_cfgs = {m: get_ag_cfg(c, list(opt.opts)) for m, c in opt.method_configs.items()}
+    bank_dirs = {m: c.MODEL.SGFB.BANK_DIR for m, c in method_cfgs.items()}
+    clip_banks = {m: c.MODEL.SGFB.CLIP_FEATURE_BANK for m, c in method_cfgs.items()}
     base_by_seed: Dict[str, str] = {}
-    runs: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
     novel_by_seed: Dict[str, List[int]] = {}
+    seeds: Dict[int, Dict[str, Any]] = {}
+    # phase 1: splits, datasets, base trainings
+    base_jobs = []
     for seed in opt.seeds:
         path = split_path(split_dir, seed)
         split = ensure_split(path, train_videos, seed, opt.shots, _class_names(train_ds))
-        novel = split["novel_classes"]
-        novel_by_seed[str(seed)] = novel
+        novel_by_seed[str(seed)] = split["novel_classes"]
         names = register_few_shot_datasets(train_ds, test_ds, path, opt.shots)
-        setup = functools.partial(register_few_shot_datasets, train_ds, test_ds, path, opt.shots)
-        seed_dir = os.path.join(opt.output, f"seed{seed}")
-        base_dir = os.path.join(seed_dir, "base")
+        base_dir = os.path.join(opt.output, f"seed{seed}", "base")
         base_cfg = _cfg(
             opt.base_config,
             opt.opts,
-            [
-                "DATASETS.TRAIN",
-                f"('{names['base']}',)",
-                "DATASETS.TEST",
-                "()",
-                "OUTPUT_DIR",
-                base_dir,
-            ],
+            ["DATASETS.TRAIN", f"('{names['base']}',)", "DATASETS.TEST", "()"]
+            + ["OUTPUT_DIR", base_dir],
             opt.base_iters,
         )
-        base_weights = os.path.join(base_dir, "model_final.pth")
-        base_key = digest(base_cfg.dump(), ("file", path))
-        _train_stage(opt, cache, f"seed{seed}/base", base_cfg, base_key, [base_weights], setup)
-        base_by_seed[str(seed)] = base_weights
-        if opt.base_only:
-            continue
-        for k in opt.shots:
-            for method, config in opt.method_configs.items():
-                out = os.path.join(seed_dir, f"k{k}", method.replace(" ", "_"))
-                bank_dir = bank_dirs[method].replace("{seed}", str(seed))
-                cfg = _cfg(
-                    config,
-                    opt.opts,
-                    [
-                        "DATASETS.TRAIN",
-                        f"('{names[f'k{k}']}',)",
-                        "DATASETS.TEST",
-                        f"('{names['test']}',)",
-                        "MODEL.WEIGHTS",
-                        base_weights,
-                        "MODEL.SGFB.FREEZE_BACKBONE",
-                        "True",
-                        "MODEL.SGFB.BANK_DIR",
-                        bank_dir,
-                        "OUTPUT_DIR",
-                        out,
-                    ],
-                    opt.head_iters,
-                )
-                results_file = os.path.join(out, "inference", "charades_results.json")
-                index = os.path.join(bank_dir, INDEX_FILE)
-                bank_key = ("file", index) if os.path.isfile(index) else "no bank index"
-                key = digest(cfg.dump(), base_key, bank_key)
-                _train_stage(
-                    opt, cache, f"seed{seed}/k{k}/{method}", cfg, key, [results_file], setup
-                )
-                scores = _novel_scores(results_file, novel)
-                runs.setdefault(method, {}).setdefault(str(k), {})[str(seed)] = scores
-                logger.info(
-                    "few-shot seed %d k=%d %s: novel mAP %.2f (sklearn %.2f)",
-                    seed,
-                    k,
-                    method,
-                    100 * scores["mAP"],
-                    100 * scores["mAP_sklearn"],
-                )
+        setup = functools.partial(register_few_shot_datasets, train_ds, test_ds, path, opt.shots)
+        job = TrainJob(f"seed{seed}/base", base_cfg, (("file", path),), False, setup)
+        base_jobs.append(job)
+        base_by_seed[str(seed)] = job.weights
+        seeds[seed] = {"split": split, "names": names, "base": job, "setup": setup}
+    run = functools.partial(
+        train_jobs,
+        cache,
+        log_file=log_file,
+        num_procs=opt.num_jobs,
+        ran=opt.ran,
+        ddp_procs=opt.num_procs,
+    )
+    run(base_jobs, desc="base")
     if opt.base_only:
         return {"base_weights": base_by_seed, "trained": list(opt.ran), "files": []}
+    # phase 2: per-seed preparation (e.g. the seed's LFB bank from its base backbone)
+    if opt.prepare_seed is not None:
+        for seed in opt.seeds:
+            opt.prepare_seed(seed, seeds[seed]["base"].weights, seeds[seed]["split"])
+    # phase 3: every head of every seed
+    head_jobs: Dict[Tuple[int, int, str], List[TrainJob]] = {}
+    for seed in opt.seeds:
+        names, base = seeds[seed]["names"], seeds[seed]["base"]
+        for k in opt.shots:
+            for method, config in opt.method_configs.items():
+                bank_dir = bank_dirs[method].replace("{seed}", str(seed))
+                clip_bank = clip_banks[method].replace("{seed}", str(seed))
+                for head_seed in opt.head_seeds:
+                    out = os.path.join(opt.output, f"seed{seed}", f"k{k}", method.replace(" ", "_"))
+                    stage = f"seed{seed}/k{k}/{method}"
+                    if len(opt.head_seeds) > 1:
+                        out, stage = f"{out}_h{head_seed}", f"{stage}/h{head_seed}"
+                    cfg = _cfg(
+                        config,
+                        opt.opts,
+                        ["DATASETS.TRAIN", f"('{names[f'k{k}']}',)"]
+                        + ["DATASETS.TEST", f"('{names['test']}',)"]
+                        + ["MODEL.WEIGHTS", base.weights, "MODEL.SGFB.FREEZE_BACKBONE", "True"]
+                        + ["MODEL.SGFB.BANK_DIR", bank_dir]
+                        + ["MODEL.SGFB.CLIP_FEATURE_BANK", clip_bank]
+                        + ["SEED", str(head_seed), "OUTPUT_DIR", out],
+                        opt.head_iters,
+                    )
+                    upstream = (base.key, _bank_key(bank_dir), _bank_key(clip_bank))
+                    job = TrainJob(stage, cfg, upstream, True, seeds[seed]["setup"])
+                    head_jobs.setdefault((seed, k, method), []).append(job)
+    all_heads = [j for jobs in head_jobs.values() for j in jobs]
+    run(all_heads, desc="heads")
+    runs: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
+    for (seed, k, method), jobs in head_jobs.items():
+        novel = novel_by_seed[str(seed)]
+        per_head = [_novel_scores(j.results, novel) for j in jobs]
+        scores = {m: float(np.mean([h[m] for h in per_head])) for m in per_head[0]}
+        runs.setdefault(method, {}).setdefault(str(k), {})[str(seed)] = scores
+        logger.info(
+            "few-shot seed %d k=%d %s: novel mAP %.2f (sklearn %.2f)",
+            seed,
+            k,
+            method,
+            100 * scores["mAP"],
+            100 * scores["mAP_sklearn"],
+        )
     table = summarise(runs)
     results = {
         "seeds": list(opt.seeds),
@@ -410,6 +449,7 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
         "novel_classes": novel_by_seed,
         "base_weights": base_by_seed,
         "class_handling": "all C outputs trained; per-class AP averaged over the novel classes",
+        "head_seeds": [int(h) for h in opt.head_seeds],
         "runs": runs,
     }
     files = write_table(table, results, opt.output)

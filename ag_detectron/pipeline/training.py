@@ -55,7 +55,11 @@ def schedule_overrides(max_iter: Optional[int]) -> Dict[str, Any]:
 
 
 def _train_worker(
-    cfg: CfgNode, desc: str, log_file: str, setup: Optional[Callable[[], None]]
+    cfg: CfgNode,
+    desc: str,
+    log_file: str,
+    setup: Optional[Callable[[], None]],
+    progress: bool = True,
 ) -> None:
     """One training process, one thread; rank 0 shows the progress bar.
 
@@ -74,9 +78,10 @@ def _train_worker(
         )
         if setup is not None:
             setup()
-    seed_all_rng(cfg.SEED + comm.get_rank())
+    # SEED < 0 (Detectron2's default): a random seed per process, as DefaultTrainer does
+    seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
     trainer = Trainer(cfg)
-    if comm.is_main_process():
+    if comm.is_main_process() and progress:
         trainer.register_hooks([ProgressHook(desc)])
     trainer.resume_or_load(resume=False)
     trainer.train()
@@ -88,15 +93,23 @@ def train(
     num_procs: int,
     log_file: str,
     setup: Optional[Callable[[], None]] = None,
+    progress: bool = True,
 ) -> str:
     """Train ``cfg`` from scratch in ``num_procs`` CPU processes (gloo DDP, one thread each; the
     batch is split between them) and return the path of ``model_final.pth``.
 
-    Every process seeds its RNGs with ``cfg.SEED + rank``. ``setup`` must be picklable (a
-    module-level function or a ``functools.partial`` of one): spawned processes call it first.
+    Every process seeds its RNGs with ``cfg.SEED + rank`` (randomly when ``cfg.SEED < 0``).
+    ``setup`` must be picklable (a module-level function or a ``functools.partial`` of one):
+    spawned processes call it first. ``progress`` shows a bar over the iterations.
     """
     from ..engine import launch
 
     os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-    launch(_train_worker, num_procs, dist_url="auto", cpu=True, args=(cfg, desc, log_file, setup))
+    launch(
+        _train_worker,
+        num_procs,
+        dist_url="auto",
+        cpu=True,
+        args=(cfg, desc, log_file, setup, progress),
+    )
     return os.path.join(cfg.OUTPUT_DIR, "model_final.pth")

@@ -245,3 +245,62 @@ def test_base_only_stops_after_base_training(datasets, methods, tmp_path):
     assert result["trained"] == ["seed0/base"] and result["base_weights"] == {"0": weights}
     assert os.path.isfile(weights) and not os.path.exists(os.path.join(out, "seed0", "k1"))
     assert not os.path.exists(os.path.join(out, "few_shot_results.json"))
+
+
+def test_prepare_seed_head_seeds_and_precomputed_clip_features(datasets, methods, tmp_path):
+    """The demo's way: after each base training, ``prepare_seed`` extracts that seed's clip
+    features with the base backbone into the ``{seed}`` directory the heads name; every head runs
+    once per head seed and the seed's score is their mean."""
+    from ag_detectron.config import get_ag_cfg
+    from ag_detectron.feature_bank import FeatureBank
+    from ag_detectron.feature_bank.extract import (
+        ClipFeatureProducer,
+        ExtractOptions,
+        dataset_dicts,
+        extract_bank,
+    )
+    from ag_detectron.pipeline.few_shot import FewShotOptions, run_few_shot
+
+    argv = _argv(str(tmp_path), methods)
+    opts = argv[argv.index("DATASETS.TRAIN") :]
+    base_config = argv[argv.index("--base-config") + 1]
+    out = str(tmp_path / "fs")
+    clip_bank = os.path.join(out, "seed{seed}", "clip_bank")
+    calls = []
+
+    def prepare_seed(seed, base_weights, split):
+        calls.append((seed, base_weights, sorted(split["shots"])))
+        cfg = get_ag_cfg(base_config, [*opts, "MODEL.WEIGHTS", base_weights])
+        eo = ExtractOptions(num_workers=0, progress=False, fsync=False)
+        videos = [d for d in dataset_dicts([TRAIN, TEST]) if d["video_id"] in BANK_VIDEOS]
+        extract_bank(ClipFeatureProducer(cfg, eo), clip_bank.format(seed=seed), videos, eo)
+
+    result = run_few_shot(
+        FewShotOptions(
+            base_config=base_config,
+            method_configs={"SGFB": methods["SGFB"]},
+            output=out,
+            seeds=(0,),
+            shots=(1,),
+            opts=[*opts, "MODEL.SGFB.CLIP_FEATURE_BANK", clip_bank, "DATALOADER.NUM_WORKERS", "0"],
+            base_iters=2,
+            head_iters=2,
+            prepare_seed=prepare_seed,
+            head_seeds=(0, 1),
+        )
+    )
+    weights = os.path.join(out, "seed0", "base", "model_final.pth")
+    assert calls == [(0, weights, ["1", "10", "5"])]
+    assert FeatureBank(clip_bank.format(seed=0)).provenance.vocabulary["backbone_hash"]
+    assert sorted(result["trained"]) == ["seed0/base", "seed0/k1/SGFB/h0", "seed0/k1/SGFB/h1"]
+    novel = result["novel_classes"]["0"]
+    per_head = []
+    for h in (0, 1):
+        res = os.path.join(out, "seed0", "k1", f"SGFB_h{h}", "inference", "charades_results.json")
+        with open(res) as f:
+            per_head.append(mean_over_classes(json.load(f)["ap"], novel))
+    assert result["runs"]["SGFB"]["1"]["0"]["mAP"] == pytest.approx(np.mean(per_head))
+    assert result["head_seeds"] == [0, 1]
+    with open(os.path.join(out, "stages.json")) as f:
+        keys = json.load(f)
+    assert keys["seed0/k1/SGFB/h0"] != keys["seed0/k1/SGFB/h1"]  # the SEED enters the key

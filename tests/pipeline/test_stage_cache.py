@@ -1,6 +1,7 @@
 """The stage cache and the stage runner: a stage is skipped while its key and outputs are unchanged,
 reruns when the key (e.g. its config) changes or an output is missing, and ``force`` reruns it."""
 
+import functools
 import json
 import logging
 import os
@@ -120,13 +121,30 @@ class TestDemoKeys(unittest.TestCase):
     def test_detector_key_ignores_relation_head_options(self):
         demo = load_tool("demo")
         config = demo.CONFIGS["detector"]
+        dump = functools.partial(demo._cfg_dump_without, namespaces=demo._NON_DETECTOR_NAMESPACES)
         base = load_config(config, {"OUTPUT_DIR": "/tmp/x"})
         other = load_config(
             config, {"OUTPUT_DIR": "/tmp/x", "MODEL.ROI_RELATION_HEAD.FREQ_BIAS_FILE": "other.json"}
         )
-        self.assertEqual(demo._detector_cfg_dump(base), demo._detector_cfg_dump(other))
+        self.assertEqual(dump(base), dump(other))
         lr = load_config(config, {"OUTPUT_DIR": "/tmp/x", "SOLVER.BASE_LR": 0.123})
-        self.assertNotEqual(demo._detector_cfg_dump(base), demo._detector_cfg_dump(lr))
+        self.assertNotEqual(dump(base), dump(lr))
+
+    def test_scene_graph_keys_ignore_action_model_options(self):
+        """A new or changed option of the action half never retrains the scene-graph stages."""
+        demo = load_tool("demo")
+        config = demo.CONFIGS["reldn"].format(mode="predcls")
+        base = load_config(config, {"OUTPUT_DIR": "/tmp/x"})
+        for key, value in (
+            ("MODEL.SGFB.CLIP_FEATURE_BANK", "bank"),
+            ("MODEL.VIDEO.STEM_WIDTH", 8),
+            ("INPUT.CLIP.NUM_FRAMES", 4),
+            ("TEST.CHARADES.SAVE_PLOT", False),
+        ):
+            other = load_config(config, {"OUTPUT_DIR": "/tmp/x", key: value})
+            self.assertEqual(demo._cfg_dump_without(base), demo._cfg_dump_without(other), key)
+        lr = load_config(config, {"OUTPUT_DIR": "/tmp/x", "SOLVER.BASE_LR": 0.123})
+        self.assertNotEqual(demo._cfg_dump_without(base), demo._cfg_dump_without(lr))
 
 
 if __name__ == "__main__":
