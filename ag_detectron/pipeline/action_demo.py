@@ -60,6 +60,7 @@ class ActionDemo:
         rate: bank entries per second.
         few_shot_head_seeds: training seeds of every few-shot head (a split seed's score is
             their mean).
+        few_shot_head_iters: schedule of the few-shot heads (None: the configs').
         num_procs: trainings and extraction processes run at once (one thread each).
         run_logger: where the per-stage result lines go (the demo's console logger).
     """
@@ -80,6 +81,7 @@ class ActionDemo:
     few_shot_fbo: str = "max"
     rate: float = 2.0
     few_shot_head_seeds: Sequence[int] = (0,)
+    few_shot_head_iters: Optional[int] = None
     num_procs: int = 2
     run_logger: logging.Logger = logger
     train: str = "demo_charades_train"
@@ -353,7 +355,7 @@ class ActionDemo:
             seeds=tuple(self.few_shot_seeds),
             opts=opts + ["MODEL.SGFB.CLIP_FEATURE_BANK", seed_bank, "SEED", "0"],
             base_iters=self.base_iters,
-            head_iters=self.head_iters,
+            head_iters=self.few_shot_head_iters,
             prepare_seed=prepare_seed,
             head_seeds=tuple(self.few_shot_head_seeds),
             num_jobs=1 if base_only else self.num_procs,
