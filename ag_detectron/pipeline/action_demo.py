@@ -151,8 +151,8 @@ class ActionDemo:
     def stage_clip(self, data_key: str) -> Dict[str, Any]:
         """Train and test the 3D CNN alone."""
         self.setup()()
-        job = TrainJob("actions/clip", self.clip_cfg(self.path("clip"), iters=self.clip_iters))
-        job = TrainJob(job.stage, job.cfg, (data_key,), True, self.setup())
+        cfg = self.clip_cfg(self.path("clip"), iters=self.clip_iters)
+        job = TrainJob("actions/clip", cfg, (data_key,), True, self.setup())
         scores = train_jobs(self.cache, [job], self.log_file, ran=self.trained)[job.stage]
         self.run_logger.info(f"  3D CNN alone: mAP {100 * scores['mAP']:.1f}")
         return {"key": job.key, "scores": scores, "weights": job.weights}

@@ -23,7 +23,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from detectron2.config import CfgNode
-from detectron2.data import DatasetCatalog
 
 from ..config import get_ag_cfg
 from .cache import StageCache, digest
@@ -73,11 +72,12 @@ CLIP_SHAPE_KEYS = (
 
 def register_charades_splits(root: str, train: str, test: str) -> None:
     """Register the Charades files under ``root`` as ``train`` / ``test`` (names already
-    registered are left as they are); picklable for spawned training processes."""
+    registered for this root are left as they are); picklable for spawned training processes."""
     from ..data.datasets import register_charades
+    from .synthetic import registered_at
 
     for name, split in ((train, "train"), (test, "test")):
-        if name not in DatasetCatalog.list():
+        if not registered_at(name, root):
             register_charades(name, root, split)
 
 

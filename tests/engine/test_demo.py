@@ -34,6 +34,9 @@ class TestDemo(unittest.TestCase):
                 "1",
                 "--eval-procs",
                 "2",
+                "--long-videos",
+                "0",
+                "--no-actions",  # the action half: test_tiny_action_half
             ]
             summary = demo.main(argv)
             results = summary["results"]
@@ -79,6 +82,47 @@ class TestDemo(unittest.TestCase):
             self.assertNotEqual(after["reldn"], stages["reldn"])
             self.assertNotEqual(after["eval_reldn_predcls"], stages["eval_reldn_predcls"])
             self.assertEqual(after["eval_freq_predcls"], stages["eval_freq_predcls"])
+
+    def test_tiny_action_half(self):
+        """Both halves at a tiny size: the 3D CNN (trained in the background process while RelDN
+        trains), the three banks, every head, the report with its orderings; a rerun reuses
+        everything. The few-shot table is covered by tests/feature_bank/test_few_shot_run.py."""
+        demo = load_tool("demo")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out")
+            argv = ["--output", out, "--data", os.path.join(tmp, "ag_synth")]
+            argv += ["--videos", "6", "--long-videos", "2", "--det-iters", "2"]
+            argv += ["--rel-iters", "2", "--num-vis", "0", "--num-procs", "1"]
+            argv += ["--eval-procs", "1", "--clip-iters", "2", "--head-iters", "2"]
+            argv += ["--head-seeds", "0", "1", "--few-shot-seeds"]
+            summary = demo.main(argv)
+            actions = summary["actions"]
+            self.assertEqual(set(actions["heads"]), {"LFB", "SGFB", "SGFB Oracle"})
+            for per_fbo in actions["heads"].values():
+                self.assertEqual(set(per_fbo), {"avg", "max", "nl"})
+                for runs in per_fbo.values():
+                    self.assertEqual(set(runs), {"0", "1"})
+                    for r in runs.values():
+                        self.assertTrue(0.0 <= r["mAP"] <= 1.0)
+            self.assertTrue(0.0 <= actions["clip"]["mAP"] <= 1.0)
+            self.assertEqual(len(actions["orderings"]), 4)
+            with open(os.path.join(out, "results.md")) as f:
+                text = f.read()
+            self.assertIn("| 3D CNN alone |", text)
+            self.assertIn("SGFB Oracle >= SGFB", text)
+            for kind in ("lfb", "scene_graph", "oracle"):
+                index = os.path.join(out, "actions", "banks", kind, "index.json")
+                self.assertTrue(os.path.isfile(index), kind)
+            clip = os.path.join(out, "actions", "clip", "model_final.pth")
+            stamp = os.path.getmtime(clip)
+            with open(os.path.join(out, "actions", "stages.json")) as f:
+                stages = json.load(f)
+            self.assertIn("actions/clip", stages)  # recorded by the background process
+            again = demo.main(argv)
+            self.assertEqual(os.path.getmtime(clip), stamp)
+            with open(os.path.join(out, "actions", "stages.json")) as f:
+                self.assertEqual(json.load(f), stages)
+            self.assertEqual(again["actions"]["heads"], json.loads(json.dumps(actions["heads"])))
 
 
 if __name__ == "__main__":
