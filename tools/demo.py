@@ -41,11 +41,11 @@ from detectron2.config import CfgNode
 
 import ag_detectron.data  # noqa: F401  (registration: datasets)
 import ag_detectron.modeling  # noqa: F401  (registration: meta-architectures and heads)
-from ag_detectron.config import get_ag_cfg
 from ag_detectron.data.synthetic.drawn import context_blind_ceiling, drawn_objects
 from ag_detectron.modes import RelationMode
 from ag_detectron.pipeline import Stage, StageCache, digest, run_stages, setup_run_logging
 from ag_detectron.pipeline.action_demo import ActionDemo, action_report
+from ag_detectron.pipeline.actions import cfg_with
 from ag_detectron.pipeline.drawing import draw_test_frames
 from ag_detectron.pipeline.evaluation import EvalJob, run_eval_jobs
 from ag_detectron.pipeline.predicate_stats import write_predicate_stats
@@ -116,8 +116,7 @@ _NON_DETECTOR_NAMESPACES = (
 def load_cfg(config: str, overrides: Dict[str, Any]) -> CfgNode:
     """``get_ag_cfg`` of ``config`` (relative to the repository root) with ``overrides`` (key →
     value), frozen."""
-    opts: List[Any] = [x for kv in overrides.items() for x in kv]
-    return get_ag_cfg(os.path.join(REPO, config), opts)
+    return cfg_with(os.path.join(REPO, config), overrides)
 
 
 def _cfg_dump_without(cfg: CfgNode, namespaces=_VIDEO_NAMESPACES) -> str:

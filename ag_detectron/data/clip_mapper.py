@@ -279,7 +279,7 @@ class ClipDatasetMapper:
             if self.random_flip and rng.random() < 0.5:
                 clip = clip.flip(-1)
         else:
-            t_index, s_index = self._view(d)
+            _, s_index = out["view"]
             size = self.test_crop_size
             clip = resize_short_side(clip, size)
             h, w = clip.shape[-2:]

@@ -30,6 +30,7 @@ from .actions import (
     cfg_with,
     clip_shape_overrides,
     extract_cached,
+    log_to_files_only,
     register_charades_splits,
     train_jobs,
 )
@@ -428,12 +429,7 @@ def _quiet_call(fn, *args) -> None:
     """``fn(*args)`` with log records going to the log file only, and no progress bars."""
     import sys
 
-    root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if isinstance(h, logging.FileHandler)]
-    for name in ("ag_detectron", "ag_detectron.demo"):
-        logging.getLogger(name).handlers = [
-            h for h in logging.getLogger(name).handlers if isinstance(h, logging.FileHandler)
-        ]
+    log_to_files_only()
     sys.stdout = open(os.devnull, "w")
     fn(*args)
 

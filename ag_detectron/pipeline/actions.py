@@ -37,6 +37,8 @@ __all__ = [
     "charades_scores",
     "TrainJob",
     "train_jobs",
+    "log_to_files_only",
+    "mean_std",
     "extract_cached",
     "map_table",
     "ordering_lines",
@@ -149,6 +151,16 @@ class TrainJob:
         return self.results if self.evaluates else self.weights
 
 
+def log_to_files_only() -> None:
+    """Drop every logging handler that is not a file handler (root and named loggers): a forked
+    worker keeps writing the run's log file but leaves the console to its parent."""
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    for lg in loggers:
+        lg.handlers = [h for h in lg.handlers if isinstance(h, logging.FileHandler)]
+
+
 def _run_train_job(job: TrainJob, log_file: str) -> str:
     """One job in a forked worker process (registrations inherited): one thread, no
     per-iteration progress bar, log records to the run's log file only (the parent shows one
@@ -156,8 +168,7 @@ def _run_train_job(job: TrainJob, log_file: str) -> str:
     import torch
 
     torch.set_num_threads(1)
-    root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if isinstance(h, logging.FileHandler)]
+    log_to_files_only()
     train(job.cfg, job.stage, 1, log_file, progress=False)
     return job.stage
 
@@ -249,7 +260,8 @@ def _pct(v: Optional[float]) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}"
 
 
-def _mean_std(values: Sequence[float]) -> Tuple[float, float]:
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and standard deviation (ddof = 1; 0 for a single value) of ``values``."""
     arr = np.asarray(values, dtype=np.float64)
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
 
@@ -276,7 +288,7 @@ def map_table(
         for fbo, per_seed in per_fbo.items():
             cells = []
             for metric in ("mAP", "mAP_sklearn"):
-                m, s = _mean_std([r[metric] for r in per_seed.values()])
+                m, s = mean_std([r[metric] for r in per_seed.values()])
                 cells.append(f"{100 * m:.1f} ± {100 * s:.1f}")
             bank = HEAD_METHODS[method][1] if method in HEAD_METHODS else ""
             lines.append(f"| {method} | {bank} | {fbo} | {cells[0]} | {cells[1]} |")
@@ -289,7 +301,7 @@ def best_fbo(
     per_fbo: Mapping[str, Mapping[str, Mapping[str, float]]], metric: str = "mAP"
 ) -> Tuple[str, float, float]:
     """``(fbo, mean, std)`` of the FBO with the highest mean over head seeds."""
-    rows = [(fbo, *_mean_std([r[metric] for r in runs.values()])) for fbo, runs in per_fbo.items()]
+    rows = [(fbo, *mean_std([r[metric] for r in runs.values()])) for fbo, runs in per_fbo.items()]
     return max(rows, key=lambda r: r[1])
 
 
@@ -314,26 +326,16 @@ def ordering_lines(
         parts = [f"{m} ({best[m][0]}) ± {100 * best[m][2]:.1f}" for m in methods]
         return "; head seeds: " + ", ".join(parts)
 
-    if "SGFB" in best and "LFB" in best:
-        line(
-            "SGFB > LFB (best FBO each, official mAP)",
-            best["SGFB"][1],
-            best["LFB"][1],
-            True,
-            spread("SGFB", "LFB"),
-        )
-    if "LFB" in best:
-        line("LFB > 3D CNN alone", best["LFB"][1], clip["mAP"], True, spread("LFB"))
-    if "SGFB" in best:
-        line("SGFB > 3D CNN alone", best["SGFB"][1], clip["mAP"], True, spread("SGFB"))
-    if "SGFB Oracle" in best and "SGFB" in best:
-        line(
-            "SGFB Oracle >= SGFB",
-            best["SGFB Oracle"][1],
-            best["SGFB"][1],
-            False,
-            spread("SGFB Oracle", "SGFB"),
-        )
+    # (label, method, compared with: a method or None for the 3D CNN, strictly greater)
+    for label, a, b, strict in (
+        ("SGFB > LFB (best FBO each, official mAP)", "SGFB", "LFB", True),
+        ("LFB > 3D CNN alone", "LFB", None, True),
+        ("SGFB > 3D CNN alone", "SGFB", None, True),
+        ("SGFB Oracle >= SGFB", "SGFB Oracle", "SGFB", False),
+    ):
+        if a in best and (b is None or b in best):
+            other = clip["mAP"] if b is None else best[b][1]
+            line(label, best[a][1], other, strict, spread(*([a] if b is None else [a, b])))
     if few_shot:
         table = few_shot["table"]
         for k in few_shot["shots"]:

@@ -55,6 +55,7 @@ from ..feature_bank.few_shot import (
     write_few_shot_split,
 )
 from ..feature_bank.storage import INDEX_FILE
+from .actions import TrainJob, mean_std, train_jobs
 from .cache import StageCache
 from .training import schedule_overrides
 
@@ -285,9 +286,8 @@ def summarise(
         for k, per_seed in per_k.items():
             row: Dict[str, float] = {"num_seeds": len(per_seed)}
             for metric in ("mAP", "mAP_sklearn"):
-                v = np.array([s[metric] for s in per_seed.values()], dtype=np.float64)
-                row[f"{metric}_mean"] = float(v.mean())
-                row[f"{metric}_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+                mean, std = mean_std([s[metric] for s in per_seed.values()])
+                row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
             table.setdefault(method, {})[k] = row
     return table
 
@@ -343,8 +343,6 @@ def run_few_shot(opt: FewShotOptions) -> Dict[str, Any]:
         "files", "trained"}``; ``trained`` lists the training stages that ran in this call (empty
         on a cached rerun).
     """
-    from .actions import TrainJob, train_jobs
-
     if not opt.method_configs:
         raise ConfigError("few-shot: no method config (--method-configs NAME=FILE ...)")
     os.makedirs(opt.output, exist_ok=True)

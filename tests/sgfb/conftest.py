@@ -26,6 +26,7 @@ video_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(video_fixtures)
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")
+TINY_CLIP_OPTS = video_fixtures.TINY_CLIP_OPTS
 BANK_VIDEOS = ("VIDA1", "VIDB2", "VIDD4")  # the videos with actions (VIDC3 has none)
 RATE = 2.0
 

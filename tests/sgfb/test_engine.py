@@ -9,7 +9,7 @@ from detectron2.engine import default_argument_parser
 
 from ag_detectron.engine.testing import load_tool
 
-from .conftest import CONFIG_DIR
+from .conftest import CONFIG_DIR, TINY_CLIP_OPTS
 
 
 def _args(config, dataset, out, *extra):
@@ -21,16 +21,7 @@ def _args(config, dataset, out, *extra):
         f"('{dataset}',)",
         "OUTPUT_DIR",
         out,
-        "MODEL.VIDEO.NUM_CLASSES",
-        "4",
-        "INPUT.CLIP.NUM_FRAMES",
-        "4",
-        "INPUT.CLIP.TRAIN_JITTER_SCALES",
-        "(24, 28)",
-        "INPUT.CLIP.TRAIN_CROP_SIZE",
-        "24",
-        "INPUT.CLIP.TEST_CROP_SIZE",
-        "24",
+        *TINY_CLIP_OPTS,
         "SOLVER.MAX_ITER",
         "3",
         "SOLVER.CHECKPOINT_PERIOD",

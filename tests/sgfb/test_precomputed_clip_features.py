@@ -21,21 +21,12 @@ from ag_detectron.feature_bank import BankProvenance, FeatureBank, FeatureBankEr
 from ag_detectron.feature_bank.extract import ClipFeatureProducer, ExtractOptions, extract_worker
 from ag_detectron.feature_bank.from_config import nearest_entry
 
-from .conftest import BANK_VIDEOS, CONFIG_DIR, entry_value, write_bank
+from .conftest import BANK_VIDEOS, CONFIG_DIR, TINY_CLIP_OPTS, entry_value, write_bank
 
 SHAPE = [
-    "MODEL.VIDEO.NUM_CLASSES",
-    "4",
+    *TINY_CLIP_OPTS,
     "MODEL.VIDEO.STEM_WIDTH",
     "8",
-    "INPUT.CLIP.NUM_FRAMES",
-    "4",
-    "INPUT.CLIP.TRAIN_JITTER_SCALES",
-    "(24, 28)",
-    "INPUT.CLIP.TRAIN_CROP_SIZE",
-    "24",
-    "INPUT.CLIP.TEST_CROP_SIZE",
-    "24",
     "TEST.CLIP.NUM_ENSEMBLE_VIEWS",
     "2",
     "TEST.CLIP.NUM_SPATIAL_CROPS",
@@ -81,6 +72,20 @@ def stage1(tmp_path_factory, charades_root):
     return {"dataset": name, "weights": weights, "bank": bank, "root": root}
 
 
+def _stage2_opts(stage1, sg_bank):
+    """Stage 2 on the stage-1 weights (frozen) with the precomputed clip features."""
+    return [
+        "MODEL.SGFB.BANK_DIR",
+        sg_bank,
+        "MODEL.WEIGHTS",
+        stage1["weights"],
+        "MODEL.SGFB.FREEZE_BACKBONE",
+        "True",
+        "MODEL.SGFB.CLIP_FEATURE_BANK",
+        stage1["bank"],
+    ]
+
+
 def _sgfb_cfg(stage1, sg_bank, *extra):
     return get_ag_cfg(
         os.path.join(CONFIG_DIR, "quick_schedules", "sgfb_synth_instant_test.yaml"),
@@ -92,14 +97,7 @@ def _sgfb_cfg(stage1, sg_bank, *extra):
             f"('{stage1['dataset']}',)",
             "MODEL.DEVICE",
             "cpu",
-            "MODEL.SGFB.BANK_DIR",
-            sg_bank,
-            "MODEL.WEIGHTS",
-            stage1["weights"],
-            "MODEL.SGFB.FREEZE_BACKBONE",
-            "True",
-            "MODEL.SGFB.CLIP_FEATURE_BANK",
-            stage1["bank"],
+            *_stage2_opts(stage1, sg_bank),
             *extra,
         ],
     )
@@ -170,14 +168,7 @@ def test_training_and_evaluation_with_precomputed_features(stage1, sg_bank, tmp_
         "quick_schedules/sgfb_synth_instant_test.yaml",
         stage1["dataset"],
         out,
-        "MODEL.SGFB.BANK_DIR",
-        sg_bank,
-        "MODEL.WEIGHTS",
-        stage1["weights"],
-        "MODEL.SGFB.FREEZE_BACKBONE",
-        "True",
-        "MODEL.SGFB.CLIP_FEATURE_BANK",
-        stage1["bank"],
+        *_stage2_opts(stage1, sg_bank),
         "DATALOADER.NUM_WORKERS",
         "0",
     )

@@ -15,6 +15,19 @@ W, H = 40, 24
 CLASSES = "c000 Holding a cup\nc001 Drinking\nc002 Sitting\nc003 Standing up\n"
 HEADER = "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length"
 # id, number of 24-fps frames, actions
+# command-line overrides for configs trained on this root: its 4 classes, 4-frame 24x24 clips
+TINY_CLIP_OPTS = [
+    "MODEL.VIDEO.NUM_CLASSES",
+    "4",
+    "INPUT.CLIP.NUM_FRAMES",
+    "4",
+    "INPUT.CLIP.TRAIN_JITTER_SCALES",
+    "(24, 28)",
+    "INPUT.CLIP.TRAIN_CROP_SIZE",
+    "24",
+    "INPUT.CLIP.TEST_CROP_SIZE",
+    "24",
+]
 VIDEOS = {
     "VIDA1": (60, "c000 0.00 1.00;c001 1.50 2.40"),
     "VIDB2": (10, "c002 0.10 0.30"),
