@@ -209,16 +209,11 @@ class ActionDemo:
 
         self.setup()()
         videos = self._videos(self.splits)
-        banks = {
-            "lfb": self.lfb_bank(
-                "actions/bank_lfb",
-                self.path("banks", "lfb"),
-                clip["weights"],
-                clip["key"],
-                videos,
-                self.num_procs,
-            )
-        }
+        video_ids = sorted(v["video_id"] for v in videos)
+        banks = self.bank_dirs()
+        self.lfb_bank(
+            "actions/bank_lfb", banks["lfb"], clip["weights"], clip["key"], videos, self.num_procs
+        )
 
         def scene_graph():
             cfg = cfg_with(
@@ -227,12 +222,11 @@ class ActionDemo:
             )
             self._extract("scene_graph", cfg, banks["scene_graph"], videos, 8, self.num_procs)
 
-        banks["scene_graph"] = self.path("banks", "scene_graph")
         extract_cached(
             self.cache,
             "actions/bank_scene_graph",
             banks["scene_graph"],
-            digest(sg_key, self.rate, sorted(v["video_id"] for v in videos)),
+            digest(sg_key, self.rate, video_ids),
             scene_graph,
         )
 
@@ -248,7 +242,6 @@ class ActionDemo:
                 num_predicates=len(meta.predicate_classes),
             )
 
-        banks["oracle"] = self.path("banks", "oracle")
         extract_cached(
             self.cache,
             "actions/bank_oracle",
